@@ -1,0 +1,53 @@
+"""Builds a Service from the environment and boto3 clients: the one place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from tailor import config
+from tailor.adapters.dynamodb import DynamoResourceStore
+from tailor.adapters.launchers import StepFunctionsLauncher
+from tailor.adapters.s3 import S3BlobStore
+from tailor.ports import JobLauncher
+from tailor.service import Service
+
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+
+
+def build_service(
+    env: Mapping[str, str] | None = None,
+    session: Any = None,
+    launcher: JobLauncher | None = None,
+    account: str | None = None,
+) -> Service:
+    env = os.environ if env is None else env
+    session = session or boto3.session.Session()
+    region = env.get(config.ENV_REGION) or session.region_name or config.DEFAULT_REGION
+    ddb = session.client("dynamodb", region_name=region, config=_CLIENT_CONFIG)
+    s3 = session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    if launcher is None:
+        sfn = session.client("stepfunctions", region_name=region, config=_CLIENT_CONFIG)
+        launcher = StepFunctionsLauncher(sfn, env[config.ENV_STATE_MACHINE_ARN])
+    if account is None:
+        account = env.get(config.ENV_ACCOUNT_ID) or _account_from_sts(session, region)
+    return Service(
+        store=DynamoResourceStore(ddb, env[config.ENV_RESOURCES_TABLE]),
+        blobs=S3BlobStore(s3),
+        launcher=launcher,
+        region=region,
+        account=account,
+        artifacts_bucket=env[config.ENV_ARTIFACTS_BUCKET],
+        token_secret=env.get(config.ENV_TOKEN_SECRET, f"tailor|{env[config.ENV_RESOURCES_TABLE]}").encode(),
+    )
+
+
+def _account_from_sts(session: Any, region: str) -> str:
+    try:
+        return str(session.client("sts", region_name=region).get_caller_identity()["Account"])
+    except Exception:
+        return config.DEFAULT_ACCOUNT

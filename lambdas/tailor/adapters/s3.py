@@ -1,0 +1,83 @@
+"""BlobStore on S3 (the artifacts bucket and the user's own buckets)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import IO, Any
+
+from botocore.exceptions import ClientError
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"{uri} is not an s3:// URI")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket:
+        raise ValueError(f"{uri} names no bucket")
+    return bucket, key
+
+
+class _BodyReader(io.RawIOBase):
+    """Adapts a botocore StreamingBody to RawIOBase so it can be buffered and decoded lazily."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._body.read(len(buffer))
+        n = len(chunk)
+        buffer[:n] = chunk
+        return n
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+_DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
+
+
+class S3BlobStore:
+    def __init__(self, client: Any) -> None:
+        self._s3 = client
+
+    def open(self, uri: str) -> IO[bytes]:
+        bucket, key = split_uri(uri)
+        try:
+            resp = self._s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code in _MISSING:
+                raise FileNotFoundError(f"{uri} does not exist") from None
+            if code in _DENIED:
+                raise PermissionError(f"Access denied reading {uri}") from None
+            raise
+        return io.BufferedReader(_BodyReader(resp["Body"]), buffer_size=1 << 20)
+
+    def put(self, uri: str, data: bytes) -> None:
+        bucket, key = split_uri(uri)
+        self._s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def list(self, uri_prefix: str) -> Iterator[str]:
+        bucket, prefix = split_uri(uri_prefix)
+        paginator = self._s3.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    yield f"s3://{bucket}/{obj['Key']}"
+        except ClientError as err:
+            code = err.response["Error"]["Code"]
+            if code in _MISSING:
+                raise FileNotFoundError(f"Bucket {bucket} does not exist") from None
+            if code in _DENIED:
+                raise PermissionError(f"Access denied listing {uri_prefix}") from None
+            raise
+
+    def delete(self, uri: str) -> None:
+        bucket, key = split_uri(uri)
+        self._s3.delete_object(Bucket=bucket, Key=key)

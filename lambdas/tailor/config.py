@@ -1,0 +1,30 @@
+"""Names shared by infra, adapters and test fixtures: table keys, indexes, environment variables."""
+
+from __future__ import annotations
+
+# Environment variables the Lambdas and the local server read (through tailor.adapters.env only).
+ENV_RESOURCES_TABLE = "TAILOR_RESOURCES_TABLE"
+ENV_EVENTS_TABLE = "TAILOR_EVENTS_TABLE"
+ENV_ARTIFACTS_BUCKET = "TAILOR_ARTIFACTS_BUCKET"
+ENV_STATE_MACHINE_ARN = "TAILOR_JOBS_STATE_MACHINE_ARN"
+ENV_TOKEN_SECRET = "TAILOR_TOKEN_SECRET"  # signs nextToken values; any stable string
+ENV_ACCOUNT_ID = "TAILOR_ACCOUNT_ID"  # optional; otherwise from STS or the Lambda context
+ENV_REGION = "AWS_REGION"
+
+# The resources table: one item per resource (pk = ARN) plus name-lock items (pk = "name#<kind>#<name>").
+RESOURCES_PK = "pk"
+# GSI listing every resource of a kind, newest first.
+BY_KIND_INDEX = "by-kind"
+BY_KIND_PK = "kind"
+# GSI listing the resources of a kind under one parent (datasets of a dataset group, ...).
+BY_PARENT_INDEX = "by-parent"
+BY_PARENT_PK = "kindParent"
+# Sort key shared by both indexes: zero-padded creation time + ARN, so ties are stable.
+LIST_SK = "listKey"
+
+# The events table (real-time events, items and users put through personalize-events).
+EVENTS_PK = "pk"
+EVENTS_SK = "sk"
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "123456789012"

@@ -1,0 +1,1 @@
+"""Personalize filters: parsing and validating filter expressions (reference §4.5)."""

@@ -1,0 +1,462 @@
+"""Dataset import: CSV objects in the blob store, checked against the schema, into a columnar Snapshot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tailor.ports import BlobStore
+from tailor.schemas import Field, Schema
+from tailor.snapshot import (
+    BOOL_TYPES,
+    FLOAT_TYPES,
+    INT_TYPES,
+    STRING_TYPES,
+    Column,
+    Snapshot,
+    concat,
+    upsert,
+)
+
+# Rows converted per step. Small enough that a chunk's Python objects stay in the CPU cache: measured
+# ~1.8x faster than 65,536-row chunks on 1M interactions, and it bounds the transient Python objects.
+CHUNK_ROWS = 2048
+MAX_ID_LENGTH = 256
+MAX_CATEGORICAL_VALUE_LENGTH = 1000
+ID_FIELDS = frozenset({"USER_ID", "ITEM_ID", "ACTION_ID"})
+TIMESTAMP_FIELDS = frozenset({"TIMESTAMP", "CREATION_TIMESTAMP"})
+# Datasets whose rows are entities keyed by an id: an incremental import replaces rows by that id.
+ENTITY_ID_FIELD = {"ITEMS": "ITEM_ID", "USERS": "USER_ID", "ACTIONS": "ACTION_ID"}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_BOOLEANS = {"true": 1, "false": 0}
+
+
+class ImportFailed(Exception):
+    """The import cannot go ahead; `reason` is what DescribeDatasetImportJob's failureReason says."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int  # rows read from the files (before any merge with earlier data)
+    files: int  # data files read
+
+
+def import_csv(
+    blobs: BlobStore,
+    data_location: str,
+    schema: Schema,
+    dataset_type: str,
+    mode: str,
+    previous: Snapshot | None,
+) -> tuple[Snapshot, ImportResult]:
+    """Read every CSV at `data_location` and merge it with `previous` as `mode` says.
+
+    Writes nothing: the caller stores the snapshot, so a failure leaves earlier data as it was.
+    """
+    if mode not in ("FULL", "INCREMENTAL"):
+        raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
+    builder = _ColumnsBuilder(schema.fields)
+    files = 0
+    for uri, single in _data_files(blobs, data_location):
+        if _read_file(blobs, uri, schema.fields, builder, skip_if_empty=not single):
+            files += 1
+    if files == 0:
+        raise ImportFailed(f"No data files found under {data_location} (every object there is empty)")
+    new = builder.finish()
+    result = ImportResult(rows=new.n_rows, files=files)
+
+    id_field = ENTITY_ID_FIELD.get(dataset_type)
+    if mode == "INCREMENTAL" and previous is not None and previous.n_rows > 0:
+        _check_compatible(previous, schema, data_location)
+        merged = upsert(previous, new, id_field) if id_field else concat(previous, new)
+        return merged, result
+    if id_field:
+        # One row per entity even within a single import: the later row wins, as in an incremental one.
+        return upsert(Snapshot.empty(new.schema_fields), new, id_field), result
+    return new, result
+
+
+def _check_compatible(previous: Snapshot, schema: Schema, data_location: str) -> None:
+    old = [(f.name, f.type) for f in previous.schema_fields]
+    now = [(f.name, f.type) for f in schema.fields]
+    if old != now:
+        raise ImportFailed(
+            f"Cannot import {data_location} incrementally: the dataset's existing data has columns "
+            f"{_sig(old)} but the schema has {_sig(now)}. Import with importMode FULL to replace it."
+        )
+
+
+def _sig(pairs: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{n} ({t})" for n, t in pairs)
+
+
+# ---- locating the files ----------------------------------------------------------------------------
+
+
+def _data_files(blobs: BlobStore, location: str) -> list[tuple[str, bool]]:
+    """(uri, is the single named object) for each object to read."""
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    if not location.startswith("s3://") or not bucket:
+        raise ImportFailed(f"The data location {location!r} is not an s3://bucket/key path")
+    if key and not key.endswith("/"):
+        try:
+            blobs.open(location).close()
+        except FileNotFoundError:
+            # A folder named without its trailing slash still works, as it does for S3 prefixes.
+            if not _objects_under(blobs, location + "/"):
+                raise ImportFailed(f"The data file {location} does not exist") from None
+            location += "/"
+        else:
+            return [(location, True)]
+    uris = _objects_under(blobs, location)
+    if not uris:
+        raise ImportFailed(f"No data files found under {location}")
+    return [(u, False) for u in uris]
+
+
+def _objects_under(blobs: BlobStore, prefix: str) -> list[str]:
+    # Keys ending in "/" are the zero-byte "folder" markers the S3 console creates.
+    return [u for u in blobs.list(prefix) if not u.endswith("/")]
+
+
+# ---- reading one file ------------------------------------------------------------------------------
+
+
+class _CellError(Exception):
+    """A bad value at a row of the current chunk; turned into an ImportFailed with the line number."""
+
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+        self.message = message
+
+
+def _read_file(
+    blobs: BlobStore, uri: str, fields: tuple[Field, ...], builder: _ColumnsBuilder, skip_if_empty: bool
+) -> bool:
+    """Append the file's rows to `builder`; False if it was skipped as empty."""
+    try:
+        raw = blobs.open(uri)
+    except FileNotFoundError:
+        raise ImportFailed(f"The data file {uri} does not exist") from None
+    with raw:
+        # utf-8-sig drops a leading byte order mark; newline="" lets csv handle quoted line breaks.
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                if skip_if_empty:
+                    return False
+                raise ImportFailed(f"{uri} is empty; expected a header row with {_names(fields)}")
+            _check_header(uri, header, fields)
+            record = 1  # records read so far, the header being record 0
+            while chunk := list(itertools.islice(reader, CHUNK_ROWS)):
+                try:
+                    builder.add(chunk)
+                except _CellError as e:
+                    line = _line_of_record(blobs, uri, record + e.row)
+                    raise ImportFailed(f"{uri} line {line}{e.message}") from None
+                record += len(chunk)
+        except UnicodeDecodeError:
+            raise ImportFailed(
+                f"{uri} is not valid UTF-8 (near line {reader.line_num + 1}); save the file as UTF-8"
+            ) from None
+        except csv.Error as e:
+            raise ImportFailed(f"{uri} line {reader.line_num}: malformed CSV ({e})") from None
+    return True
+
+
+def _names(fields: Sequence[Field]) -> str:
+    return ",".join(f.name for f in fields)
+
+
+def _check_header(uri: str, header: list[str], fields: tuple[Field, ...]) -> None:
+    got = [h.strip().lstrip("\ufeff").strip() for h in header]
+    want = [f.name for f in fields]
+    if got == want:
+        return
+    shown = _show(",".join(header), 300)
+    prefix = f"{uri}: the header row is {shown} but the schema expects {_names(fields)!r} in that order"
+    for i, (g, w) in enumerate(zip(got, want, strict=False)):
+        if g != w:
+            raise ImportFailed(f"{prefix}; column {i + 1} is {g!r}, expected {w!r}")
+    if len(got) < len(want):
+        raise ImportFailed(f"{prefix}; column {want[len(got)]!r} is missing")
+    raise ImportFailed(f"{prefix}; column {len(want) + 1} ({got[len(want)]!r}) is not in the schema")
+
+
+def _line_of_record(blobs: BlobStore, uri: str, record: int) -> int:
+    """The 1-based line a CSV record starts on; rereads the file since quoted values may span lines."""
+    with blobs.open(uri) as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""), strict=True)
+        for _ in itertools.islice(reader, record):
+            pass
+        return reader.line_num + 1
+
+
+def _show(value: str, limit: int = 60) -> str:
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
+# ---- converting columns ----------------------------------------------------------------------------
+
+
+class _Encoder:
+    """Dictionary-encodes a string column chunk by chunk: value -> code in order of first appearance."""
+
+    def __init__(self, nullable: bool) -> None:
+        # The empty cell of a nullable field is null (-1), never a vocabulary entry.
+        self.index: dict[str, int] = {"": -1} if nullable else {}
+        self.offset = 1 if nullable else 0
+
+    def encode(self, col: tuple[str, ...], check_new: Callable[[tuple[str, ...], list[str]], None]) -> np.ndarray:
+        """The chunk's codes; `check_new` sees the values not seen before (first appearance first)."""
+        index = self.index
+        # A plain dict's get through map() is the fastest lookup available; misses come back as None.
+        codes = list(map(index.get, col))
+        if None in codes:
+            new = list(dict.fromkeys(v for v, c in zip(col, codes, strict=True) if c is None))
+            check_new(col, new)
+            base = len(index) - self.offset
+            index.update(zip(new, range(base, base + len(new)), strict=True))
+            codes = list(map(index.get, col))
+        return np.array(codes, dtype=np.int32)
+
+    def vocab(self) -> np.ndarray:
+        values = list(self.index)[self.offset :]
+        return np.array(values, dtype=np.str_) if values else np.zeros(0, dtype=np.str_)
+
+
+# One chunk of one column: its values and, for nullable numeric fields, the null mask.
+_Converted = tuple[np.ndarray, np.ndarray | None]
+
+
+class _ColumnsBuilder:
+    """Accumulates converted chunks per column, so only one chunk of rows is ever held as Python objects."""
+
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.fields = fields
+        self.parts: list[list[np.ndarray]] = [[] for _ in fields]
+        self.masks: list[list[np.ndarray]] = [[] for _ in fields]
+        self.encoders = [_Encoder(f.nullable) if f.type in STRING_TYPES else None for f in fields]
+        self.converters: list[Callable[[int, tuple[str, ...]], _Converted]] = [
+            self._converter(i, f) for i, f in enumerate(fields)
+        ]
+        self.n_rows = 0
+
+    def add(self, rows: list[list[str]]) -> None:
+        """Convert a chunk of CSV records; _CellError for the first bad one (earliest row, then column)."""
+        width = len(self.fields)
+        lengths = set(map(len, rows))
+        if 0 in lengths:
+            # Blank lines carry no record; drop them but keep row numbers right for error messages.
+            kept = [i for i, r in enumerate(rows) if r]
+            rows = [rows[i] for i in kept]
+            try:
+                self._add_valid_width(rows, lengths - {0}, width)
+            except _CellError as e:
+                raise _CellError(kept[e.row], e.message) from None
+        else:
+            self._add_valid_width(rows, lengths, width)
+
+    def _add_valid_width(self, rows: list[list[str]], lengths: set[int], width: int) -> None:
+        if lengths and lengths != {width}:
+            bad = next(i for i, r in enumerate(rows) if len(r) != width)
+            # Values before the short/long row are checked first so the earliest problem is reported.
+            self._convert(rows[:bad], commit=False)
+            n = len(rows[bad])
+            if n < width:
+                detail = f"column {self.fields[n].name} is missing"
+            else:
+                detail = f"there are values after the last column {self.fields[-1].name}"
+            raise _CellError(bad, f": {n} values but the header has {width} columns; {detail}")
+        self._convert(rows, commit=True)
+
+    def _convert(self, rows: list[list[str]], commit: bool) -> None:
+        if not rows:
+            return
+        columns = list(zip(*rows, strict=True))
+        first: _CellError | None = None
+        converted: list[_Converted] = []
+        for i, convert in enumerate(self.converters):
+            try:
+                converted.append(convert(i, columns[i]))
+            except _CellError as e:
+                if first is None or e.row < first.row:
+                    first = e
+        if first is not None:
+            raise first
+        if commit:
+            for i, (values, mask) in enumerate(converted):
+                self.parts[i].append(values)
+                if mask is not None:
+                    self.masks[i].append(mask)
+            self.n_rows += len(rows)
+
+    def finish(self) -> Snapshot:
+        columns: dict[str, Column] = {}
+        for i, f in enumerate(self.fields):
+            values = _join(self.parts[i], _dtype(f))
+            encoder = self.encoders[i]
+            if encoder is not None:
+                columns[f.name] = Column(values, vocab=encoder.vocab())
+                self.encoders[i] = None  # the dict of Python strings is the largest thing held; free it early
+            elif f.nullable and f.type not in BOOL_TYPES:
+                columns[f.name] = Column(values, mask=_join(self.masks[i], np.dtype(np.bool_)))
+            else:
+                columns[f.name] = Column(values)
+        return Snapshot(self.fields, columns, self.n_rows)
+
+    # -- per-type converters: each returns the chunk's column (values, null mask) or raises _CellError --
+
+    def _converter(self, i: int, f: Field) -> Callable[[int, tuple[str, ...]], _Converted]:
+        if f.type in STRING_TYPES:
+            return self._strings
+        if f.type in INT_TYPES:
+            return self._ints
+        if f.type in FLOAT_TYPES:
+            return self._floats
+        if f.type in BOOL_TYPES:
+            return self._booleans
+        raise ValueError(f"field {f.name} has unsupported type {f.type!r}")
+
+    def _not_null(self, f: Field, col: tuple[str, ...]) -> None:
+        if not f.nullable and "" in col:
+            raise _CellError(col.index(""), f", column {f.name}: the value is empty but the field is not nullable")
+
+    def _strings(self, i: int, col: tuple[str, ...]) -> _Converted:
+        f = self.fields[i]
+        encoder = self.encoders[i]
+        assert encoder is not None
+
+        # Only values new to the vocabulary need checking: the others passed when first seen.
+        def check_new(col: tuple[str, ...], new: list[str]) -> None:
+            for v in new:
+                if v == "":
+                    self._not_null(f, col)
+                if f.name in ID_FIELDS and len(v) > MAX_ID_LENGTH:
+                    raise _CellError(
+                        col.index(v),
+                        f", column {f.name}: {_show(v)} is {len(v)} characters; ids may be at most {MAX_ID_LENGTH}",
+                    )
+                if f.categorical and len(v) > MAX_CATEGORICAL_VALUE_LENGTH:
+                    for part in v.split("|"):
+                        if len(part) > MAX_CATEGORICAL_VALUE_LENGTH:
+                            raise _CellError(
+                                col.index(v),
+                                f", column {f.name}: the categorical value {_show(part)} is {len(part)} "
+                                f"characters; each '|'-separated value may be at most "
+                                f"{MAX_CATEGORICAL_VALUE_LENGTH}",
+                            )
+
+        return encoder.encode(col, check_new), None
+
+    def _null_mask(self, f: Field, col: tuple[str, ...]) -> tuple[tuple[str, ...] | list[str], np.ndarray | None]:
+        """The column with empty cells replaced by a parsable zero, and the null mask if nullable."""
+        if not f.nullable:
+            return col, None  # an empty cell fails to parse, and _bad_number says it is a missing value
+        if "" not in col:
+            return col, np.zeros(len(col), dtype=bool)
+        mask = np.fromiter((v == "" for v in col), dtype=bool, count=len(col))
+        return ["0" if v == "" else v for v in col], mask
+
+    def _ints(self, i: int, col: tuple[str, ...]) -> _Converted:
+        f = self.fields[i]
+        texts, mask = self._null_mask(f, col)
+        try:
+            ints = list(map(int, texts))
+            # int() also takes "1_000" and non-ASCII digits, which a CSV number should not contain.
+            joined = "".join(texts)
+            if "_" in joined or not joined.isascii():
+                raise ValueError
+            values = np.array(ints, dtype=np.int64)
+        except (ValueError, OverflowError):
+            raise self._bad_number(f, texts, _parses_as_int64) from None
+        if f.type == "int" and len(values) and (values.min() < _INT32_MIN or values.max() > _INT32_MAX):
+            raise self._bad_number(f, texts, _parses_as_int32) from None
+        return values, mask
+
+    def _floats(self, i: int, col: tuple[str, ...]) -> _Converted:
+        f = self.fields[i]
+        texts, mask = self._null_mask(f, col)
+        try:
+            values = np.array(list(map(float, texts)), dtype=np.float64)
+            joined = "".join(texts)
+            # float() also takes "nan", "inf" and "1_0"; none of them is a number to train on.
+            if "_" in joined or not joined.isascii() or not np.isfinite(values).all():
+                raise ValueError
+        except ValueError:
+            raise self._bad_number(f, texts, _parses_as_float) from None
+        return values, mask
+
+    def _booleans(self, i: int, col: tuple[str, ...]) -> _Converted:
+        f = self.fields[i]
+        self._not_null(f, col)
+        table = {"": -1, **_BOOLEANS}
+        get = table.get
+        codes = [get(v, None) for v in col]
+        if None in codes:
+            codes = [get(v.lower(), None) for v in col]  # true/false in any case
+        if None in codes:
+            row = codes.index(None)
+            raise _CellError(row, f", column {f.name}: {_show(col[row])} is not a boolean (true or false)")
+        return np.array(codes, dtype=np.int8), None
+
+    def _bad_number(self, f: Field, texts: Sequence[str], parses: Callable[[str], bool]) -> _CellError:
+        row = next(r for r, v in enumerate(texts) if not parses(v))
+        text = texts[row]
+        if text == "":
+            return _CellError(row, f", column {f.name}: the value is empty but the field is not nullable")
+        what = {"int": "an int", "long": "a long", "float": "a float", "double": "a double"}[f.type]
+        if f.name in TIMESTAMP_FIELDS:
+            what += " (epoch seconds)"
+        if f.type in INT_TYPES and _parses_as_float(text) and float(text).is_integer():
+            # Pandas writes integer columns holding nulls as "123.0"; Personalize wants whole numbers.
+            what += "; write whole numbers without a decimal point"
+        return _CellError(row, f", column {f.name}: {_show(text)} is not {what}")
+
+
+def _parses_as_int64(text: str) -> bool:
+    try:
+        v = int(text)
+    except ValueError:
+        return False
+    return "_" not in text and text.isascii() and -(2**63) <= v < 2**63
+
+
+def _parses_as_int32(text: str) -> bool:
+    return _parses_as_int64(text) and _INT32_MIN <= int(text) <= _INT32_MAX
+
+
+def _parses_as_float(text: str) -> bool:
+    try:
+        v = float(text)
+    except ValueError:
+        return False
+    return "_" not in text and text.isascii() and bool(np.isfinite(v))
+
+
+def _dtype(f: Field) -> np.dtype:
+    if f.type in STRING_TYPES:
+        return np.dtype(np.int32)
+    if f.type in INT_TYPES:
+        return np.dtype(np.int64)
+    if f.type in FLOAT_TYPES:
+        return np.dtype(np.float64)
+    return np.dtype(np.int8)
+
+
+def _join(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

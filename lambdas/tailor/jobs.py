@@ -1,0 +1,135 @@
+"""Asynchronous work behind Create*/Delete*: what the Step Functions workflow (or the local launcher) runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from tailor import schemas
+from tailor.errors import ResourceInUseException, ResourceNotFoundException
+from tailor.imports import ImportFailed, import_csv
+from tailor.operations import common
+from tailor.ports import Resource
+from tailor.service import Service
+from tailor.snapshot import read_snapshot, widen, write_snapshot
+
+logger = logging.getLogger("tailor.jobs")
+
+# What goes with a resource when it is deleted (Personalize deletes these along with their parent).
+CASCADE = {
+    "dataset-group": ("filter",),
+    "dataset": ("dataset-import-job",),
+}
+
+
+def activate(svc: Service, arn: str) -> None:
+    """Resources with nothing to build: CREATE PENDING → CREATE IN_PROGRESS → ACTIVE."""
+    _advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
+    _advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+
+
+def _advance(svc: Service, arn: str, from_status: str, to_status: str) -> Resource:
+    return svc.store.update(
+        arn, {"status": to_status, "lastUpdatedDateTime": svc.now()}, expect_status=frozenset({from_status})
+    )
+
+
+def delete(svc: Service, arn: str) -> None:
+    resource = svc.store.get(arn)
+    if resource is None:
+        return
+    if resource.status == common.DELETE_PENDING:
+        resource = _advance(svc, arn, common.DELETE_PENDING, common.DELETE_IN_PROGRESS)
+    _remove(svc, resource)
+
+
+def _remove(svc: Service, resource: Resource) -> None:
+    for kind in CASCADE.get(resource.kind, ()):
+        while True:
+            batch = common.children(svc, kind, resource.arn)
+            if not batch:
+                break
+            for child in batch:
+                _remove(svc, child)
+    if resource.kind == "dataset":
+        group_name = resource.arn.rsplit("/", 2)[-2]
+        for uri in list(svc.blobs.list(_dataset_prefix(svc, group_name, resource.doc["datasetType"]))):
+            svc.blobs.delete(uri)
+    svc.store.delete(resource.arn)
+
+
+def _dataset_prefix(svc: Service, group_name: str, dataset_type: str) -> str:
+    return f"s3://{svc.artifacts_bucket}/datasets/{group_name}/{dataset_type}/"
+
+
+def import_dataset(svc: Service, arn: str) -> None:
+    job = _advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
+    dataset = common.get(svc, job.doc["datasetArn"], "dataset")
+    schema = schemas.parse_schema(common.get(svc, dataset.doc["schemaArn"], "schema").doc["schema"])
+    mode = job.doc.get("importMode") or "FULL"
+    dataset_type = dataset.doc["datasetType"]
+    previous_uri = dataset.internal.get("snapshot")
+    previous = read_snapshot(svc.blobs, previous_uri) if previous_uri and mode == "INCREMENTAL" else None
+    if previous is not None and previous.field_names != schema.field_names:
+        previous = widen(previous, schema.fields)  # UpdateDataset added fields since the last import
+    location = job.doc["dataSource"]["dataLocation"]
+    logger.info("importing %s into %s (%s)", location, dataset.arn, mode)
+    try:
+        snapshot, result = import_csv(svc.blobs, location, schema, dataset_type, mode, previous)
+    except ImportFailed as failure:
+        fail(svc, arn, failure.reason)
+        return
+    group_name = dataset.arn.rsplit("/", 2)[-2]
+    uri = f"{_dataset_prefix(svc, group_name, dataset_type)}{job.doc['jobName']}.npz"
+    write_snapshot(svc.blobs, uri, snapshot)
+    # The switch to the new snapshot is one conditional write: readers see the old data or the new, never half.
+    svc.store.update(
+        dataset.arn,
+        {"lastUpdatedDateTime": svc.now()},
+        internal_changes={"snapshot": uri, "rows": snapshot.n_rows},
+    )
+    logger.info("imported %d rows from %d file(s) into %s", result.rows, result.files, dataset.arn)
+    _advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+
+
+def fail(svc: Service, arn: str, reason: str) -> None:
+    """Record a failure a person can act on; a resource is never left pending or in progress."""
+    try:
+        resource = svc.store.get(arn)
+        if resource is None:
+            return
+        if resource.status in common.IN_FLIGHT:
+            svc.store.update(
+                arn,
+                {"status": common.CREATE_FAILED, "failureReason": reason[:1000], "lastUpdatedDateTime": svc.now()},
+                expect_status=common.IN_FLIGHT,
+            )
+        elif resource.status in common.DELETING:
+            # A failed delete leaves the resource usable again rather than stuck deleting.
+            svc.store.update(arn, {"status": common.ACTIVE, "lastUpdatedDateTime": svc.now()},
+                             expect_status=common.DELETING)
+    except (ResourceNotFoundException, ResourceInUseException):
+        logger.warning("could not record failure of %s: %s", arn, reason)
+
+
+JOBS: dict[str, Callable[[Service, str], None]] = {
+    "activate": activate,
+    "delete": delete,
+    "import": import_dataset,
+}
+
+
+def run(svc: Service, job: str, arn: str) -> None:
+    """Run a job; unexpected errors propagate (the workflow's Catch records them with `fail`)."""
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}")
+    JOBS[job](svc, arn)
+
+
+def run_and_record(svc: Service, job: str, arn: str) -> None:
+    """Run a job, recording any unexpected error on the resource: the local launcher's Catch."""
+    try:
+        run(svc, job, arn)
+    except Exception as err:
+        logger.exception("job %s for %s failed", job, arn)
+        fail(svc, arn, f"Internal error during {job}: {type(err).__name__}: {err}")

@@ -1,0 +1,100 @@
+"""Tailor in this process: moto for DynamoDB and S3, the local job launcher, and the real Lambda handlers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from tailor import config, jobs
+from tailor.adapters.dynamodb import ensure_tables
+from tailor.adapters.env import build_service
+from tailor.adapters.launchers import LocalLauncher
+from tailor.handlers import common as handler_common
+from tailor.protocol.apigw import event_from_request, response_from_proxy
+from tailor.protocol.http import HttpResponse
+from tailor.service import Service
+
+RESOURCES_TABLE = "tailor-resources"
+EVENTS_TABLE = "tailor-events"
+ARTIFACTS_BUCKET = "tailor-artifacts"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads from a Lambda context object."""
+
+    function_name: str = "tailor-local"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:tailor-local"
+    aws_request_id: str = ""
+
+
+class EmbeddedTailor:
+    """Starts moto (unless the caller already has), the tables and bucket, and serves requests in-process."""
+
+    def __init__(self, region: str = config.DEFAULT_REGION, account: str = config.DEFAULT_ACCOUNT,
+                 start_moto: bool = True) -> None:
+        self.region = region
+        self.account = account
+        self._mock: Any = None
+        if start_moto:
+            from moto import mock_aws
+
+            self._mock = mock_aws()
+            self._mock.start()
+        self.session: Any = boto3.session.Session(
+            region_name=region,
+            aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        )
+        self.launcher: LocalLauncher
+        self.service: Service
+        self._setup()
+
+    def _setup(self) -> None:
+        env = {
+            config.ENV_RESOURCES_TABLE: RESOURCES_TABLE,
+            config.ENV_EVENTS_TABLE: EVENTS_TABLE,
+            config.ENV_ARTIFACTS_BUCKET: ARTIFACTS_BUCKET,
+            config.ENV_REGION: self.region,
+            config.ENV_TOKEN_SECRET: "tailor-local",
+        }
+        ensure_tables(self.session.client("dynamodb"), RESOURCES_TABLE, EVENTS_TABLE)
+        s3 = self.session.client("s3")
+        if ARTIFACTS_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+            s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
+        self.launcher = LocalLauncher(lambda job, arn: jobs.run_and_record(self.service, job, arn))
+        self.service = build_service(env, session=self.session, launcher=self.launcher, account=self.account)
+        handler_common.use_service(self.service)
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
+        """One request through the API's Lambda handler, exactly as API Gateway would deliver it."""
+        from tailor.handlers.control_plane import lambda_handler
+
+        handler_common.use_service(self.service)
+        event = event_from_request(method, path, headers, body)
+        return response_from_proxy(lambda_handler(event, LambdaContext(aws_request_id=str(uuid.uuid4()))))
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        return self.launcher.wait_idle(timeout)
+
+    def reset(self) -> None:
+        """Forget every resource, event and object (moto's state), keeping the endpoint up."""
+        self.launcher.wait_idle(30)
+        self.launcher.shutdown()
+        from moto.moto_api._internal.models import moto_api_backend
+
+        moto_api_backend.reset()
+        self._setup()
+
+    def stop(self) -> None:
+        self.launcher.wait_idle(30)
+        self.launcher.shutdown()
+        handler_common.use_service(None)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None

@@ -1,0 +1,43 @@
+"""The operation table: each modelled operation maps to the function named its snake_case."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from tailor.operations import (
+    catalog,
+    dataset_groups,
+    datasets,
+    event_trackers,
+    filters,
+    import_jobs,
+    schemas,
+    tags,
+)
+from tailor.protocol import model
+
+MODULES: dict[str, tuple[ModuleType, ...]] = {
+    "personalize": (catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, tags),
+    "personalize-runtime": (),
+    "personalize-events": (),
+}
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def operation_table() -> dict[tuple[str, str], Callable[[Any, dict[str, Any]], dict[str, Any] | None]]:
+    table = {}
+    for service, modules in MODULES.items():
+        for op_name in model.service_model(service).operation_names:
+            func_name = snake_case(op_name)
+            for module in modules:
+                func = getattr(module, func_name, None)
+                if func is not None:
+                    table[(service, op_name)] = func
+                    break
+    return table

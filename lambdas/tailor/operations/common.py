@@ -1,0 +1,154 @@
+"""What every resource operation shares: lookups, creation with tags, listing with nextToken, deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tailor.errors import (
+    InvalidInputException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+    TooManyTagsException,
+)
+from tailor.ports import Resource
+from tailor.protocol import model
+from tailor.service import Service
+
+CREATE_PENDING = "CREATE PENDING"
+CREATE_IN_PROGRESS = "CREATE IN_PROGRESS"
+ACTIVE = "ACTIVE"
+CREATE_FAILED = "CREATE FAILED"
+DELETE_PENDING = "DELETE PENDING"
+DELETE_IN_PROGRESS = "DELETE IN_PROGRESS"
+IN_FLIGHT = frozenset({CREATE_PENDING, CREATE_IN_PROGRESS})
+DELETING = frozenset({DELETE_PENDING, DELETE_IN_PROGRESS})
+
+MAX_TAGS = 50
+DEFAULT_PAGE = 100
+
+# Human names for error messages, by ARN resource type.
+LABELS = {
+    "dataset-group": "dataset group",
+    "schema": "schema",
+    "dataset": "dataset",
+    "dataset-import-job": "dataset import job",
+    "event-tracker": "event tracker",
+    "filter": "filter",
+}
+
+
+def label(kind: str) -> str:
+    return LABELS.get(kind, kind.replace("-", " "))
+
+
+def kind_of(arn: str) -> str | None:
+    """The resource type segment of a Personalize ARN (arn:aws:personalize:r:a:<kind>/...)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[2] != "personalize":
+        return None
+    return parts[5].split("/", 1)[0]
+
+
+def get(svc: Service, arn: str, kind: str) -> Resource:
+    resource = svc.store.get(arn) if kind_of(arn) == kind else None
+    if resource is None:
+        raise ResourceNotFoundException(f"Could not find {label(kind)} with ARN {arn}")
+    return resource
+
+
+def get_any(svc: Service, arn: str) -> Resource:
+    resource = svc.store.get(arn)
+    if resource is None:
+        raise ResourceNotFoundException(f"Could not find resource with ARN {arn}")
+    return resource
+
+
+def require_active(resource: Resource) -> None:
+    if resource.status != ACTIVE:
+        raise ResourceInUseException(
+            f"The {label(resource.kind)} {resource.arn} is in status {resource.status}; it must be ACTIVE"
+        )
+
+
+def tags_from_wire(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for tag in tags or []:
+        key = tag["tagKey"]
+        if key.lower().startswith("aws:"):
+            raise InvalidInputException(f"Tag keys starting with 'aws:' are reserved: {key}")
+        result[key] = tag.get("tagValue", "")
+    if len(result) > MAX_TAGS:
+        raise TooManyTagsException(f"A resource can have at most {MAX_TAGS} tags; got {len(result)}")
+    return result
+
+
+def new_resource(
+    svc: Service,
+    kind: str,
+    arn: str,
+    doc: dict[str, Any],
+    *,
+    parent: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+    locks: tuple[str, ...] = (),
+    internal: dict[str, Any] | None = None,
+) -> Resource:
+    now = svc.now()
+    doc = {**doc, "creationDateTime": now, "lastUpdatedDateTime": now}
+    resource = Resource(
+        arn=arn, kind=kind, doc=doc, parent=parent, tags=tags_from_wire(tags), internal=internal or {}
+    )
+    svc.store.create(resource, locks)
+    return resource
+
+
+def name_lock(kind: str, name: str) -> str:
+    return f"name#{kind}#{name}"
+
+
+def list_page(
+    svc: Service,
+    params: dict[str, Any],
+    kind: str,
+    summary_shape: str,
+    parent: str | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """One page of summaries, newest first, and {"nextToken": ...} unless it is the last page."""
+    limit = int(params.get("maxResults") or DEFAULT_PAGE)
+    scope = f"{kind}|{parent or ''}"
+    cursor = svc.decode_token(params["nextToken"], scope) if params.get("nextToken") else None
+    page = svc.store.list(kind, parent, limit, cursor)
+    shape = model.shape("personalize", summary_shape)
+    summaries = [model.project(shape, r.doc) for r in page.items]
+    token = {"nextToken": svc.encode_token(page.cursor, scope)} if page.cursor else {}
+    return summaries, token
+
+
+def children(svc: Service, kind: str, parent: str, limit: int = 100) -> list[Resource]:
+    return svc.store.list(kind, parent, limit, None).items
+
+
+def refuse_if_children(svc: Service, resource: Resource, kinds: tuple[str, ...]) -> None:
+    for kind in kinds:
+        found = children(svc, kind, resource.arn, limit=1)
+        if found:
+            raise ResourceInUseException(
+                f"Cannot delete {label(resource.kind)} {resource.arn}: delete its {label(kind)}s first "
+                f"(for example {found[0].arn})"
+            )
+
+
+def start_delete(svc: Service, resource: Resource) -> None:
+    """Mark DELETE PENDING and let the workflow remove it, as Personalize does asynchronously."""
+    if resource.status in IN_FLIGHT:
+        raise ResourceInUseException(
+            f"The {label(resource.kind)} {resource.arn} is in status {resource.status} and cannot be deleted"
+        )
+    if resource.status in DELETING:
+        return
+    svc.store.update(
+        resource.arn,
+        {"status": DELETE_PENDING, "lastUpdatedDateTime": svc.now()},
+        expect_status=frozenset({ACTIVE, CREATE_FAILED}),
+    )
+    svc.launcher.launch("delete", resource.arn)

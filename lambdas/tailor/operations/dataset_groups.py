@@ -1,0 +1,45 @@
+"""CreateDatasetGroup, DescribeDatasetGroup, ListDatasetGroups, DeleteDatasetGroup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tailor.operations import common
+from tailor.service import Service
+
+KIND = "dataset-group"
+# Personalize refuses DeleteDatasetGroup until these are gone (its filters go with it).
+DEPENDENTS = ("dataset", "event-tracker", "solution", "recommender")
+
+
+def create_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    arn = svc.arn(KIND, req["name"])
+    doc = {
+        "name": req["name"],
+        "datasetGroupArn": arn,
+        "status": common.CREATE_PENDING,
+        "roleArn": req.get("roleArn"),
+        "kmsKeyArn": req.get("kmsKeyArn"),
+        "domain": req.get("domain"),
+    }
+    common.new_resource(svc, KIND, arn, doc, tags=req.get("tags"))
+    svc.launcher.launch("activate", arn)
+    out = {"datasetGroupArn": arn}
+    if req.get("domain"):
+        out["domain"] = req["domain"]
+    return out
+
+
+def describe_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    return {"datasetGroup": common.get(svc, req["datasetGroupArn"], KIND).doc}
+
+
+def list_dataset_groups(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    items, token = common.list_page(svc, req, KIND, "DatasetGroupSummary")
+    return {"datasetGroups": items, **token}
+
+
+def delete_dataset_group(svc: Service, req: dict[str, Any]) -> None:
+    group = common.get(svc, req["datasetGroupArn"], KIND)
+    common.refuse_if_children(svc, group, DEPENDENTS)
+    common.start_delete(svc, group)

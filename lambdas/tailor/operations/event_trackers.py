@@ -1,0 +1,62 @@
+"""CreateEventTracker, DescribeEventTracker, ListEventTrackers, DeleteEventTracker."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from tailor.errors import ResourceAlreadyExistsException
+from tailor.operations import common
+from tailor.service import Service
+
+KIND = "event-tracker"
+
+
+def tracking_lock(tracking_id: str) -> str:
+    """The lock item that also maps a trackingId to its tracker (PutEvents looks trackers up by it)."""
+    return f"tracking#{tracking_id}"
+
+
+def create_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    group = common.get(svc, req["datasetGroupArn"], "dataset-group")
+    common.require_active(group)
+    existing = [t for t in common.children(svc, KIND, group.arn) if t.status not in common.DELETING]
+    if existing:
+        raise ResourceAlreadyExistsException(
+            f"Dataset group {group.arn} already has an event tracker ({existing[0].arn}); "
+            "a dataset group can have only one"
+        )
+    arn = svc.arn(KIND, secrets.token_hex(4))
+    tracking_id = str(uuid.uuid4())
+    doc = {
+        "name": req["name"],
+        "eventTrackerArn": arn,
+        "accountId": svc.account,
+        "trackingId": tracking_id,
+        "datasetGroupArn": group.arn,
+        "status": common.CREATE_PENDING,
+    }
+    common.new_resource(
+        svc, KIND, arn, doc, parent=group.arn, tags=req.get("tags"),
+        # The per-group lock makes "one tracker per dataset group" hold under concurrent creates too.
+        locks=(common.name_lock(KIND, req["name"]), f"tracker-of#{group.arn}", tracking_lock(tracking_id)),
+    )
+    svc.launcher.launch("activate", arn)
+    return {"eventTrackerArn": arn, "trackingId": tracking_id}
+
+
+def describe_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    return {"eventTracker": common.get(svc, req["eventTrackerArn"], KIND).doc}
+
+
+def list_event_trackers(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    parent = req.get("datasetGroupArn")
+    if parent:
+        common.get(svc, parent, "dataset-group")
+    items, token = common.list_page(svc, req, KIND, "EventTrackerSummary", parent)
+    return {"eventTrackers": items, **token}
+
+
+def delete_event_tracker(svc: Service, req: dict[str, Any]) -> None:
+    common.start_delete(svc, common.get(svc, req["eventTrackerArn"], KIND))

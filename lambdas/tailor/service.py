@@ -1,0 +1,54 @@
+"""The context every operation and job runs in: ports, account, region, clock."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tailor.errors import InvalidNextTokenException
+from tailor.ports import BlobStore, JobLauncher, ResourceStore
+
+
+@dataclass
+class Service:
+    store: ResourceStore
+    blobs: BlobStore
+    launcher: JobLauncher
+    region: str
+    account: str
+    artifacts_bucket: str
+    token_secret: bytes = b"tailor-next-token"
+    clock: Callable[[], float] = field(default=time.time)
+
+    def now(self) -> float:
+        return round(self.clock(), 3)
+
+    def arn(self, kind: str, *parts: str) -> str:
+        return f"arn:aws:personalize:{self.region}:{self.account}:{kind}/{'/'.join(parts)}"
+
+    # nextToken: the store's cursor, signed so a tampered or foreign token is refused.
+    def encode_token(self, cursor: dict[str, Any], scope: str) -> str:
+        payload = json.dumps({"c": cursor, "s": scope}, separators=(",", ":"), sort_keys=True).encode()
+        mac = hmac.new(self.token_secret, payload, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(mac + payload).decode().rstrip("=")
+
+    def decode_token(self, token: str, scope: str) -> dict[str, Any]:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            mac, payload = raw[:16], raw[16:]
+            expected = hmac.new(self.token_secret, payload, hashlib.sha256).digest()[:16]
+            if not hmac.compare_digest(mac, expected):
+                raise ValueError("bad signature")
+            data = json.loads(payload)
+            if data.get("s") != scope or not isinstance(data.get("c"), dict):
+                raise ValueError("token is for another listing")
+            return dict(data["c"])
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise InvalidNextTokenException("The nextToken is invalid or has been tampered with.") from None

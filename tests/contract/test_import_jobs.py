@@ -1,0 +1,133 @@
+"""Dataset import jobs through a stock boto3 client: real CSV reads, failures that keep earlier data."""
+
+from __future__ import annotations
+
+import pytest
+from tailor.snapshot import column_values, read_snapshot
+
+from tests.contract.conftest import import_and_wait
+from tests.samples import interactions_csv, items_csv
+
+
+def dataset_rows(tailor, dataset_arn: str, column: str) -> list:
+    """What the dataset holds now (the snapshot training will read)."""
+    service = tailor.embedded.service
+    uri = service.store.get(dataset_arn).internal.get("snapshot")
+    return [] if uri is None else column_values(read_snapshot(service.blobs, uri), column)
+
+
+@pytest.fixture
+def interactions(make_dataset, s3, personalize, tailor):
+    arn = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="good.csv", Body=interactions_csv(n_users=3, per_user=2).encode())
+    job = import_and_wait(personalize, tailor, arn, "s3://user-data/good.csv", "first")
+    assert job["status"] == "ACTIVE"
+    return arn
+
+
+def test_import_job_describe_and_list(personalize, interactions):
+    job_arn = "arn:aws:personalize:us-east-1:123456789012:dataset-import-job/first"
+    job = personalize.describe_dataset_import_job(datasetImportJobArn=job_arn)["datasetImportJob"]
+    assert job["datasetArn"] == interactions
+    assert job["dataSource"] == {"dataLocation": "s3://user-data/good.csv"}
+    assert job["importMode"] == "FULL"
+    assert "failureReason" not in job
+    listed = personalize.list_dataset_import_jobs(datasetArn=interactions)["datasetImportJobs"]
+    assert [j["datasetImportJobArn"] for j in listed] == [job_arn]
+
+
+def test_import_loads_the_rows(tailor, interactions):
+    assert dataset_rows(tailor, interactions, "USER_ID") == ["u0", "u0", "u1", "u1", "u2", "u2"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,EVENT_VALUE\nu9,i9,click,1700000000,1.0\n",
+         ["bad.csv", "header", "TIMESTAMP"]),
+        ("USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\nu9,i9,1700000000,click,1\nu9,i8,yesterday,click,1\n",
+         ["bad.csv", "line 3", "TIMESTAMP", "yesterday"]),
+    ],
+)
+def test_bad_file_fails_the_job_and_keeps_earlier_data(personalize, tailor, s3, interactions, body, fragments):
+    s3.put_object(Bucket="user-data", Key="bad.csv", Body=body.encode())
+    job = import_and_wait(personalize, tailor, interactions, "s3://user-data/bad.csv", "second")
+    assert job["status"] == "CREATE FAILED"
+    for fragment in fragments:
+        assert fragment in job["failureReason"]
+    assert len(dataset_rows(tailor, interactions, "USER_ID")) == 6
+
+
+def test_missing_object_fails_the_job_and_keeps_earlier_data(personalize, tailor, interactions):
+    job = import_and_wait(personalize, tailor, interactions, "s3://user-data/nothing-here.csv", "second")
+    assert job["status"] == "CREATE FAILED"
+    assert "s3://user-data/nothing-here.csv" in job["failureReason"]
+    assert len(dataset_rows(tailor, interactions, "USER_ID")) == 6
+
+
+def test_missing_bucket_fails_the_job(personalize, tailor, interactions):
+    job = import_and_wait(personalize, tailor, interactions, "s3://no-such-bucket/x.csv", "second")
+    assert job["status"] == "CREATE FAILED"
+    assert "no-such-bucket" in job["failureReason"]
+
+
+def test_prefix_import_reads_every_file(personalize, tailor, s3, make_dataset):
+    arn = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="parts/a.csv", Body=interactions_csv(n_users=2, per_user=2).encode())
+    s3.put_object(Bucket="user-data", Key="parts/b.csv", Body=interactions_csv(n_users=3, per_user=1).encode())
+    job = import_and_wait(personalize, tailor, arn, "s3://user-data/parts/", "parts")
+    assert job["status"] == "ACTIVE"
+    assert len(dataset_rows(tailor, arn, "USER_ID")) == 7
+
+
+def test_full_replaces_and_incremental_upserts_items(personalize, tailor, s3, make_dataset):
+    arn = make_dataset("ITEMS")
+    s3.put_object(Bucket="user-data", Key="items.csv", Body=items_csv(4).encode())
+    assert import_and_wait(personalize, tailor, arn, "s3://user-data/items.csv", "items-1")["status"] == "ACTIVE"
+    s3.put_object(Bucket="user-data", Key="more.csv", Body=b"ITEM_ID,GENRE,PRICE\ni1,Western,9.5\ni9,Noir,1\n")
+    job = import_and_wait(personalize, tailor, arn, "s3://user-data/more.csv", "items-2", mode="INCREMENTAL")
+    assert job["status"] == "ACTIVE" and job["importMode"] == "INCREMENTAL"
+    rows = dict(zip(dataset_rows(tailor, arn, "ITEM_ID"), dataset_rows(tailor, arn, "GENRE"), strict=True))
+    assert rows == {"i0": "Comedy", "i1": "Western", "i2": "Horror", "i3": None, "i9": "Noir"}
+    assert import_and_wait(personalize, tailor, arn, "s3://user-data/more.csv", "items-3")["status"] == "ACTIVE"
+    assert sorted(dataset_rows(tailor, arn, "ITEM_ID")) == ["i1", "i9"]
+
+
+def test_incremental_interactions_append(personalize, tailor, s3, interactions):
+    s3.put_object(Bucket="user-data", Key="new.csv", Body=interactions_csv(n_users=1, per_user=2).encode())
+    job = import_and_wait(personalize, tailor, interactions, "s3://user-data/new.csv", "more", mode="INCREMENTAL")
+    assert job["status"] == "ACTIVE"
+    assert len(dataset_rows(tailor, interactions, "USER_ID")) == 8
+
+
+def test_import_needs_an_existing_dataset(personalize):
+    with pytest.raises(personalize.exceptions.ResourceNotFoundException):
+        personalize.create_dataset_import_job(
+            jobName="j", datasetArn="arn:aws:personalize:us-east-1:123456789012:dataset/x/INTERACTIONS",
+            dataSource={"dataLocation": "s3://b/k.csv"}, roleArn="arn:aws:iam::123456789012:role/R")
+
+
+def test_import_job_name_is_unique_and_location_validated(personalize, tailor, interactions):
+    with pytest.raises(personalize.exceptions.ResourceAlreadyExistsException):
+        import_and_wait(personalize, tailor, interactions, "s3://user-data/good.csv", "first")
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        import_and_wait(personalize, tailor, interactions, "ftp://user-data/good.csv", "other")
+
+
+def test_incremental_import_after_schema_update_keeps_old_rows(personalize, tailor, s3, make_dataset):
+    import json
+
+    from tests.samples import ITEMS_SCHEMA
+
+    arn = make_dataset("ITEMS")
+    s3.put_object(Bucket="user-data", Key="items.csv", Body=items_csv(3).encode())
+    assert import_and_wait(personalize, tailor, arn, "s3://user-data/items.csv", "items-1")["status"] == "ACTIVE"
+    wider = json.loads(ITEMS_SCHEMA)
+    wider["fields"].append({"name": "BRAND", "type": ["null", "string"], "categorical": True})
+    schema = personalize.create_schema(name="items-v2", schema=json.dumps(wider))["schemaArn"]
+    personalize.update_dataset(datasetArn=arn, schemaArn=schema)
+    s3.put_object(Bucket="user-data", Key="v2.csv", Body=b"ITEM_ID,GENRE,PRICE,BRAND\ni7,Drama,2,Acme\n")
+    job = import_and_wait(personalize, tailor, arn, "s3://user-data/v2.csv", "items-2", mode="INCREMENTAL")
+    assert job["status"] == "ACTIVE", job.get("failureReason")
+    assert dataset_rows(tailor, arn, "ITEM_ID") == ["i0", "i1", "i2", "i7"]
+    assert dataset_rows(tailor, arn, "BRAND") == [None, None, None, "Acme"]

@@ -1,0 +1,112 @@
+"""The walkthrough's data steps (seeds/000) through stock boto3 clients: over HTTP against `tailor serve`,
+and in-process through the pytest fixture."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv, items_csv, users_csv
+
+ROLE = "arn:aws:iam::123456789012:role/PersonalizeS3"
+
+
+def wait_status(describe: Callable[[], str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    status = describe()
+    while status not in ("ACTIVE", "CREATE FAILED") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = describe()
+    return status
+
+
+def run_walkthrough(client: Callable[[str], Any]) -> dict[str, Any]:
+    s3, personalize = client("s3"), client("personalize")
+    # STEP 1: a bucket with the three CSVs
+    s3.create_bucket(Bucket="walkthrough-data")
+    for name, body in (("interactions.csv", interactions_csv()), ("members.csv", users_csv()),
+                       ("products.csv", items_csv())):
+        s3.put_object(Bucket="walkthrough-data", Key=name, Body=body.encode())
+    # STEP 2-1: dataset group, schemas, datasets, imports
+    group = personalize.create_dataset_group(name="brandi")["datasetGroupArn"]
+    assert wait_status(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"]) \
+        == "ACTIVE"
+    jobs = {}
+    for dataset_type, schema, key in (("INTERACTIONS", INTERACTIONS_SCHEMA, "interactions.csv"),
+                                      ("USERS", USERS_SCHEMA, "members.csv"),
+                                      ("ITEMS", ITEMS_SCHEMA, "products.csv")):
+        schema_arn = personalize.create_schema(name=f"brandi-{dataset_type.lower()}", schema=schema)["schemaArn"]
+        dataset = personalize.create_dataset(name=f"brandi-{dataset_type.lower()}", schemaArn=schema_arn,
+                                             datasetGroupArn=group, datasetType=dataset_type)["datasetArn"]
+        assert wait_status(lambda d=dataset: personalize.describe_dataset(datasetArn=d)["dataset"]["status"]) \
+            == "ACTIVE"
+        jobs[dataset_type] = personalize.create_dataset_import_job(
+            jobName=f"brandi-{dataset_type.lower()}-import", datasetArn=dataset, roleArn=ROLE,
+            dataSource={"dataLocation": f"s3://walkthrough-data/{key}"},
+        )["datasetImportJobArn"]
+    statuses = {
+        t: wait_status(lambda j=j: personalize.describe_dataset_import_job(datasetImportJobArn=j)[
+            "datasetImportJob"]["status"])
+        for t, j in jobs.items()
+    }
+    # STEP 3-1: an event tracker, and a filter
+    tracker = personalize.create_event_tracker(name="brandi-tracker", datasetGroupArn=group)
+    filter_arn = personalize.create_filter(
+        name="no-purchased", datasetGroupArn=group,
+        filterExpression='EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")')["filterArn"]
+    tracker_status = wait_status(lambda: personalize.describe_event_tracker(
+        eventTrackerArn=tracker["eventTrackerArn"])["eventTracker"]["status"])
+    filter_status = wait_status(lambda: personalize.describe_filter(filterArn=filter_arn)["filter"]["status"])
+    return {"imports": statuses, "tracker": tracker_status, "filter": filter_status,
+            "trackingId": tracker["trackingId"],
+            "jobs": personalize.list_dataset_import_jobs()["datasetImportJobs"]}
+
+
+def assert_walkthrough(result: dict[str, Any]) -> None:
+    assert result["imports"] == {"INTERACTIONS": "ACTIVE", "USERS": "ACTIVE", "ITEMS": "ACTIVE"}
+    assert result["tracker"] == "ACTIVE" and result["filter"] == "ACTIVE"
+    assert len(result["jobs"]) == 3 and {j["status"] for j in result["jobs"]} == {"ACTIVE"}
+
+
+def test_walkthrough_in_process(tailor):
+    assert_walkthrough(run_walkthrough(tailor.client))
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """`tailor serve` as a user runs it: the console entry point in its own process, on a free port."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "tailor.local.cli", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "serving" in line, line
+        endpoint = line.split(" at ")[1].split()[0]
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_readiness_probe(served):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{served}/_tailor/health") as resp:
+        assert resp.status == 200
+
+
+def test_walkthrough_against_tailor_serve(served, monkeypatch):
+    # A user's setup: one environment variable points every stock client at the endpoint.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served)
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1})
+    assert_walkthrough(run_walkthrough(lambda name: session.client(name, config=config)))

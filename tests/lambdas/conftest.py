@@ -1,0 +1,62 @@
+"""Handler and adapter tests under moto, with a launcher that holds jobs until the test runs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+from tailor import config, jobs
+from tailor.adapters.dynamodb import ensure_tables
+from tailor.adapters.env import build_service
+from tailor.handlers import common as handler_common
+from tailor.service import Service
+
+ENV = {
+    config.ENV_RESOURCES_TABLE: "resources",
+    config.ENV_EVENTS_TABLE: "events",
+    config.ENV_ARTIFACTS_BUCKET: "artifacts",
+    config.ENV_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
+    config.ENV_REGION: "us-east-1",
+    config.ENV_ACCOUNT_ID: "123456789012",
+}
+
+
+class HeldLauncher:
+    """Records launches; the test decides when (and whether) each job runs."""
+
+    def __init__(self) -> None:
+        self.launched: list[tuple[str, str]] = []
+
+    def launch(self, job: str, arn: str) -> None:
+        self.launched.append((job, arn))
+
+    def run_all(self, svc: Service) -> None:
+        while self.launched:
+            job, arn = self.launched.pop(0)
+            jobs.run_and_record(svc, job, arn)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        ensure_tables(session.client("dynamodb"), ENV[config.ENV_RESOURCES_TABLE], ENV[config.ENV_EVENTS_TABLE])
+        session.client("s3").create_bucket(Bucket=ENV[config.ENV_ARTIFACTS_BUCKET])
+        yield session
+
+
+@pytest.fixture
+def launcher() -> HeldLauncher:
+    return HeldLauncher()
+
+
+@pytest.fixture
+def svc(aws: boto3.session.Session, launcher: HeldLauncher) -> Iterator[Service]:
+    service = build_service(ENV, session=aws, launcher=launcher)
+    handler_common.use_service(service)
+    yield service
+    handler_common.use_service(None)

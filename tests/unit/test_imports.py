@@ -1,0 +1,303 @@
+"""Tests for the CSV dataset import: type checks, failure reasons, file discovery and import modes."""
+
+from __future__ import annotations
+
+import pytest
+from tailor.adapters.memory import MemoryBlobStore
+from tailor.imports import ImportFailed, ImportResult, import_csv
+from tailor.schemas import Field, Schema
+from tailor.snapshot import Snapshot, column_values
+
+INTERACTIONS = Schema(
+    "Interactions",
+    (
+        Field("USER_ID", "string"),
+        Field("ITEM_ID", "string"),
+        Field("TIMESTAMP", "long"),
+        Field("EVENT_TYPE", "string"),
+        Field("EVENT_VALUE", "float", nullable=True),
+    ),
+)
+ITEMS = Schema(
+    "Items",
+    (
+        Field("ITEM_ID", "string"),
+        Field("GENRES", "string", nullable=True, categorical=True),
+        Field("PRICE", "double", nullable=True),
+        Field("IN_STOCK", "boolean"),
+        Field("RANK", "int", nullable=True),
+        Field("DESCRIPTION", "string", nullable=True, textual=True),
+    ),
+)
+USERS = Schema(
+    "Users",
+    (Field("USER_ID", "string"), Field("AGE", "int"), Field("MEMBERSHIP", "string", categorical=True)),
+)
+
+INTERACTIONS_CSV = """USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE
+u1,i1,1700000000,click,
+u2,i1,1700000060,purchase,4.5
+u1,i2,1700000120,click,1
+"""
+ITEMS_CSV = """ITEM_ID,GENRES,PRICE,IN_STOCK,RANK,DESCRIPTION
+i1,Comedy|Drama,9.99,true,1,"A film, with a comma"
+i2,,,FALSE,,
+i3,Horror,0.5,True,-3,"Two
+lines"
+"""
+
+
+def store(**objects: str) -> MemoryBlobStore:
+    """A blob store with objects named by key (double underscores stand for slashes) in bucket b."""
+    blobs = MemoryBlobStore()
+    for key, text in objects.items():
+        blobs.put(f"s3://b/{key.replace('__', '/')}.csv", text.encode())
+    return blobs
+
+
+def run(
+    blobs: MemoryBlobStore,
+    location: str,
+    schema: Schema = INTERACTIONS,
+    dataset_type: str = "INTERACTIONS",
+    mode: str = "FULL",
+    previous: Snapshot | None = None,
+) -> tuple[Snapshot, ImportResult]:
+    return import_csv(blobs, location, schema, dataset_type, mode, previous)
+
+
+def failure(blobs: MemoryBlobStore, location: str, schema: Schema = INTERACTIONS, **kw: object) -> str:
+    with pytest.raises(ImportFailed) as info:
+        run(blobs, location, schema, **kw)  # type: ignore[arg-type]
+    assert str(info.value) == info.value.reason
+    return info.value.reason
+
+
+# ---- happy paths ----------------------------------------------------------------------------------
+
+
+def test_interactions() -> None:
+    snap, result = run(store(interactions=INTERACTIONS_CSV), "s3://b/interactions.csv")
+    assert result == ImportResult(rows=3, files=1)
+    assert snap.n_rows == 3
+    assert snap.schema_fields == INTERACTIONS.fields
+    assert column_values(snap, "USER_ID") == ["u1", "u2", "u1"]
+    assert column_values(snap, "TIMESTAMP") == [1700000000, 1700000060, 1700000120]
+    assert column_values(snap, "EVENT_VALUE") == [None, 4.5, 1.0]
+    assert snap.columns["USER_ID"].vocab.tolist() == ["u1", "u2"]  # type: ignore[union-attr]
+
+
+def test_items_with_multi_values_nulls_quotes_and_booleans() -> None:
+    snap, result = run(store(items=ITEMS_CSV), "s3://b/items.csv", ITEMS, "ITEMS")
+    assert result.rows == 3
+    assert column_values(snap, "ITEM_ID") == ["i1", "i2", "i3"]
+    assert column_values(snap, "GENRES") == ["Comedy|Drama", None, "Horror"]  # split at training time
+    assert column_values(snap, "PRICE") == [9.99, None, 0.5]
+    assert column_values(snap, "IN_STOCK") == [True, False, True]
+    assert column_values(snap, "RANK") == [1, None, -3]
+    assert column_values(snap, "DESCRIPTION") == ["A film, with a comma", None, "Two\nlines"]
+
+
+def test_users_with_bom_crlf_and_padded_header() -> None:
+    text = "\ufeffUSER_ID, AGE ,MEMBERSHIP\r\nu1,31,gold\r\nu2,45,silver|early\r\n"
+    blobs = MemoryBlobStore()
+    blobs.put("s3://b/users.csv", text.encode("utf-8"))
+    snap, _ = run(blobs, "s3://b/users.csv", USERS, "USERS")
+    assert column_values(snap, "USER_ID") == ["u1", "u2"]
+    assert column_values(snap, "AGE") == [31, 45]
+    assert column_values(snap, "MEMBERSHIP") == ["gold", "silver|early"]
+
+
+def test_header_only_file_imports_no_rows() -> None:
+    snap, result = run(store(i="USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"), "s3://b/i.csv")
+    assert (snap.n_rows, result.rows) == (0, 0)
+
+
+def test_blank_lines_are_skipped() -> None:
+    text = INTERACTIONS_CSV.replace("\nu2", "\n\nu2") + "\n"
+    snap, _ = run(store(i=text), "s3://b/i.csv")
+    assert snap.n_rows == 3
+
+
+def test_prefix_import_reads_every_file_in_key_order() -> None:
+    header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"
+    blobs = store(
+        data__part2=header + "u3,i3,3,view,\n",
+        data__part1=header + "u1,i1,1,view,\nu2,i2,2,view,\n",
+        other=header + "x,x,9,view,\n",
+    )
+    blobs.put("s3://b/data/", b"")  # a console "folder" marker
+    blobs.put("s3://b/data/_SUCCESS", b"")  # an empty marker file from a Spark job
+    snap, result = run(blobs, "s3://b/data/")
+    assert result == ImportResult(rows=3, files=2)
+    assert column_values(snap, "USER_ID") == ["u1", "u2", "u3"]
+    # The folder also works when named without its trailing slash.
+    snap, _ = run(blobs, "s3://b/data")
+    assert snap.n_rows == 3
+
+
+def test_vocabulary_is_shared_across_files() -> None:
+    header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"
+    blobs = store(d__a=header + "u1,i1,1,view,\n", d__b=header + "u1,i2,2,view,\n")
+    snap, _ = run(blobs, "s3://b/d/")
+    assert snap.columns["USER_ID"].codes.tolist() == [0, 0]
+
+
+# ---- modes ----------------------------------------------------------------------------------------
+
+
+def test_full_replaces_and_incremental_appends_interactions() -> None:
+    header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"
+    blobs = store(first=header + "u1,i1,1,view,\n", second=header + "u2,i2,2,view,\nu1,i1,1,view,\n")
+    first, _ = run(blobs, "s3://b/first.csv")
+    full, _ = run(blobs, "s3://b/second.csv", mode="FULL", previous=first)
+    assert column_values(full, "USER_ID") == ["u2", "u1"]
+    incremental, result = run(blobs, "s3://b/second.csv", mode="INCREMENTAL", previous=first)
+    assert column_values(incremental, "USER_ID") == ["u1", "u2", "u1"]  # interactions are never merged
+    assert result.rows == 2
+    assert run(blobs, "s3://b/first.csv", mode="INCREMENTAL", previous=None)[0].n_rows == 1
+
+
+def test_incremental_items_replace_rows_with_the_same_id() -> None:
+    header = "ITEM_ID,GENRES,PRICE,IN_STOCK,RANK,DESCRIPTION\n"
+    blobs = store(
+        first=header + "i1,A,1,true,,\ni2,B,2,true,,\n",
+        second=header + "i2,C,3,false,,\ni3,D,4,true,,\ni2,E,5,true,,\n",
+    )
+    first, _ = run(blobs, "s3://b/first.csv", ITEMS, "ITEMS")
+    merged, _ = run(blobs, "s3://b/second.csv", ITEMS, "ITEMS", mode="INCREMENTAL", previous=first)
+    assert column_values(merged, "ITEM_ID") == ["i1", "i3", "i2"]
+    assert column_values(merged, "GENRES") == ["A", "D", "E"]  # the later i2 row wins
+    full, _ = run(blobs, "s3://b/second.csv", ITEMS, "ITEMS", mode="FULL", previous=first)
+    assert column_values(full, "ITEM_ID") == ["i3", "i2"]
+
+
+def test_incremental_onto_data_with_another_schema_fails() -> None:
+    previous, _ = run(store(i=INTERACTIONS_CSV), "s3://b/i.csv")
+    other = Schema("Interactions", INTERACTIONS.fields[:4])
+    blobs = store(j="USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\nu,i,1,view\n")
+    reason = failure(blobs, "s3://b/j.csv", other, mode="INCREMENTAL", previous=previous)
+    assert "FULL" in reason and "EVENT_VALUE" in reason
+
+
+# ---- failures -------------------------------------------------------------------------------------
+
+
+def test_header_mismatch_names_file_header_and_first_differing_column() -> None:
+    blobs = store(i="USER_ID,ITEM,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\nu1,i1,1,view,\n")
+    reason = failure(blobs, "s3://b/i.csv")
+    assert "s3://b/i.csv" in reason
+    assert "'USER_ID,ITEM,TIMESTAMP,EVENT_TYPE,EVENT_VALUE'" in reason
+    assert "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE" in reason
+    assert "column 2 is 'ITEM', expected 'ITEM_ID'" in reason
+
+
+def test_header_is_case_sensitive_and_ordered() -> None:
+    reason = failure(store(i="user_id,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"), "s3://b/i.csv")
+    assert "column 1 is 'user_id', expected 'USER_ID'" in reason
+    reason = failure(store(i="ITEM_ID,USER_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n"), "s3://b/i.csv")
+    assert "column 1 is 'ITEM_ID'" in reason
+    reason = failure(store(i="USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"), "s3://b/i.csv")
+    assert "'EVENT_VALUE' is missing" in reason
+    reason = failure(store(i="USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,X\n"), "s3://b/i.csv")
+    assert "'X'" in reason and "not in the schema" in reason
+
+
+def test_non_numeric_timestamp() -> None:
+    text = INTERACTIONS_CSV + "u3,i3,abc,click,\n"
+    reason = failure(store(interactions=text), "s3://b/interactions.csv")
+    assert reason == "s3://b/interactions.csv line 5, column TIMESTAMP: 'abc' is not a long (epoch seconds)"
+
+
+@pytest.mark.parametrize("value", ["1700000000.0", "1_700_000_000", "1e9", "99999999999999999999"])
+def test_timestamp_must_be_a_plain_integer(value: str) -> None:
+    reason = failure(store(i=INTERACTIONS_CSV + f"u3,i3,{value},click,\n"), "s3://b/i.csv")
+    assert reason.startswith(f"s3://b/i.csv line 5, column TIMESTAMP: '{value}' is not a long")
+    if value == "1700000000.0":
+        assert "without a decimal point" in reason
+
+
+def test_the_earliest_bad_row_is_reported() -> None:
+    text = INTERACTIONS_CSV + "u3,i3,1,click,zero\nu4,i4,x,click,\n"
+    reason = failure(store(i=text), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5, column EVENT_VALUE: 'zero' is not a float")
+
+
+def test_line_numbers_count_quoted_line_breaks() -> None:
+    text = ITEMS_CSV + "i4,X,1.0,maybe,,\n"
+    reason = failure(store(items=text), "s3://b/items.csv", ITEMS, dataset_type="ITEMS")
+    assert reason == "s3://b/items.csv line 6, column IN_STOCK: 'maybe' is not a boolean (true or false)"
+
+
+def test_null_in_non_nullable_field() -> None:
+    reason = failure(store(i=INTERACTIONS_CSV + ",i3,1,click,\n"), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5, column USER_ID:") and "not nullable" in reason
+    reason = failure(store(i=INTERACTIONS_CSV + "u,i3,,click,\n"), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5, column TIMESTAMP:") and "not nullable" in reason
+    users = "USER_ID,AGE,MEMBERSHIP\nu1,3,gold\nu2,4,\n"
+    reason = failure(store(u=users), "s3://b/u.csv", USERS, dataset_type="USERS")
+    assert reason.startswith("s3://b/u.csv line 3, column MEMBERSHIP:") and "not nullable" in reason
+
+
+def test_wrong_column_count() -> None:
+    reason = failure(store(i=INTERACTIONS_CSV + "u3,i3,1,click\n"), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5: 4 values but the header has 5 columns")
+    assert "column EVENT_VALUE is missing" in reason
+    reason = failure(store(i=INTERACTIONS_CSV + "u3,i3,1,click,1,extra\n"), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5: 6 values") and "after the last column EVENT_VALUE" in reason
+
+
+def test_bad_boolean() -> None:
+    text = "ITEM_ID,GENRES,PRICE,IN_STOCK,RANK,DESCRIPTION\ni1,A,1,yes,,\n"
+    reason = failure(store(items=text), "s3://b/items.csv", ITEMS, dataset_type="ITEMS")
+    assert reason == "s3://b/items.csv line 2, column IN_STOCK: 'yes' is not a boolean (true or false)"
+
+
+def test_bad_floats_and_ints() -> None:
+    header = "ITEM_ID,GENRES,PRICE,IN_STOCK,RANK,DESCRIPTION\n"
+    for row, column, what in [
+        ("i1,A,nan,true,,", "PRICE", "'nan' is not a double"),
+        ("i1,A,cheap,true,,", "PRICE", "'cheap' is not a double"),
+        ("i1,A,1,true,3000000000,", "RANK", "'3000000000' is not an int"),
+    ]:
+        reason = failure(store(items=header + row + "\n"), "s3://b/items.csv", ITEMS, dataset_type="ITEMS")
+        assert reason.startswith(f"s3://b/items.csv line 2, column {column}: {what}")
+
+
+def test_id_and_categorical_lengths() -> None:
+    long_id = "x" * 257
+    reason = failure(store(i=INTERACTIONS_CSV + f"{long_id},i3,1,click,\n"), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 5, column USER_ID:") and "at most 256" in reason
+    assert "(257 characters)" in reason  # the value is shown truncated
+    users = f"USER_ID,AGE,MEMBERSHIP\nu1,3,gold|{'y' * 1001}\n"
+    reason = failure(store(u=users), "s3://b/u.csv", USERS, dataset_type="USERS")
+    assert reason.startswith("s3://b/u.csv line 2, column MEMBERSHIP:") and "at most 1000" in reason
+
+
+def test_missing_object() -> None:
+    reason = failure(MemoryBlobStore(), "s3://b/nothing.csv")
+    assert reason == "The data file s3://b/nothing.csv does not exist"
+
+
+def test_empty_prefix() -> None:
+    reason = failure(store(other=INTERACTIONS_CSV), "s3://b/data/")
+    assert reason == "No data files found under s3://b/data/"
+
+
+def test_empty_single_file_and_bad_location() -> None:
+    assert "is empty" in failure(store(i=""), "s3://b/i.csv")
+    assert "not an s3://bucket/key path" in failure(MemoryBlobStore(), "b/i.csv")
+
+
+def test_invalid_utf8() -> None:
+    blobs = MemoryBlobStore()
+    blobs.put("s3://b/i.csv", INTERACTIONS_CSV.encode() + b"u\xff,i,1,click,\n")
+    reason = failure(blobs, "s3://b/i.csv")
+    assert "s3://b/i.csv" in reason and "UTF-8" in reason
+
+
+def test_errors_after_the_first_chunk_keep_line_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tailor.imports.CHUNK_ROWS", 2)
+    text = INTERACTIONS_CSV + "u3,i3,7,click,\n\nu4,i4,x,click,\n"
+    reason = failure(store(i=text), "s3://b/i.csv")
+    assert reason.startswith("s3://b/i.csv line 7, column TIMESTAMP: 'x'")
