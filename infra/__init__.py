@@ -1,0 +1,1 @@
+"""CDK infrastructure for Tailor: one stack built from one construct per concern."""
