@@ -130,14 +130,6 @@ def test_delete_dataset(personalize, tailor, make_dataset):
         personalize.describe_dataset(datasetArn=arn)
 
 
-def test_dataset_in_inactive_group_is_in_use(personalize, tailor, group):
-    personalize.create_schema(name="items", schema=ITEMS_SCHEMA)
-    schema = personalize.list_schemas()["schemas"][0]["schemaArn"]
-    personalize.delete_dataset_group(datasetGroupArn=group)
-    with pytest.raises(personalize.exceptions.ResourceInUseException):
-        personalize.create_dataset(name="ds", schemaArn=schema, datasetGroupArn=group, datasetType="ITEMS")
-
-
 def test_event_tracker_lifecycle_and_one_per_group(personalize, tailor, group):
     out = personalize.create_event_tracker(name="tracker", datasetGroupArn=group)
     arn, tracking_id = out["eventTrackerArn"], out["trackingId"]

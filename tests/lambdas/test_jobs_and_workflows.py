@@ -49,6 +49,16 @@ def test_delete_goes_delete_pending_then_in_progress_then_gone(svc, launcher, da
     assert svc.store.get(dataset) is None
 
 
+def test_dataset_in_a_group_being_deleted_is_in_use(svc, launcher):
+    group = dataset_groups.create_dataset_group(svc, {"name": "g"})["datasetGroupArn"]
+    launcher.run_all(svc)
+    schema = schemas.create_schema(svc, {"name": "s", "schema": INTERACTIONS_SCHEMA})["schemaArn"]
+    dataset_groups.delete_dataset_group(svc, {"datasetGroupArn": group})
+    with pytest.raises(ResourceInUseException):
+        datasets.create_dataset(svc, {"name": "d", "schemaArn": schema, "datasetGroupArn": group,
+                                      "datasetType": "INTERACTIONS"})
+
+
 def test_dataset_with_pending_import_cannot_be_deleted(svc, launcher, dataset):
     new_import(svc, dataset)
     with pytest.raises(ResourceInUseException):

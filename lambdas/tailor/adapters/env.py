@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -24,12 +24,13 @@ def build_service(
     session: Any = None,
     launcher: JobLauncher | None = None,
     account: str | None = None,
+    wrap_client: Callable[[Any], Any] = lambda client: client,
 ) -> Service:
     env = os.environ if env is None else env
     session = session or boto3.session.Session()
     region = env.get(config.ENV_REGION) or session.region_name or config.DEFAULT_REGION
-    ddb = session.client("dynamodb", region_name=region, config=_CLIENT_CONFIG)
-    s3 = session.client("s3", region_name=region, config=_CLIENT_CONFIG)
+    ddb = wrap_client(session.client("dynamodb", region_name=region, config=_CLIENT_CONFIG))
+    s3 = wrap_client(session.client("s3", region_name=region, config=_CLIENT_CONFIG))
     if launcher is None:
         sfn = session.client("stepfunctions", region_name=region, config=_CLIENT_CONFIG)
         launcher = StepFunctionsLauncher(sfn, env[config.ENV_STATE_MACHINE_ARN])

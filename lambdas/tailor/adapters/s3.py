@@ -42,6 +42,16 @@ _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
 
 
+def _translate(err: ClientError, uri: str, what: str) -> Exception:
+    """S3's error codes as the exceptions the BlobStore port promises."""
+    code = err.response["Error"]["Code"]
+    if code in _MISSING:
+        return FileNotFoundError(f"{what} does not exist")
+    if code in _DENIED:
+        return PermissionError(f"Access denied to {uri}")
+    return err
+
+
 class S3BlobStore:
     def __init__(self, client: Any) -> None:
         self._s3 = client
@@ -51,12 +61,7 @@ class S3BlobStore:
         try:
             resp = self._s3.get_object(Bucket=bucket, Key=key)
         except ClientError as err:
-            code = err.response["Error"]["Code"]
-            if code in _MISSING:
-                raise FileNotFoundError(f"{uri} does not exist") from None
-            if code in _DENIED:
-                raise PermissionError(f"Access denied reading {uri}") from None
-            raise
+            raise _translate(err, uri, uri) from None
         return io.BufferedReader(_BodyReader(resp["Body"]), buffer_size=1 << 20)
 
     def put(self, uri: str, data: bytes) -> None:
@@ -65,18 +70,17 @@ class S3BlobStore:
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         bucket, prefix = split_uri(uri_prefix)
-        paginator = self._s3.get_paginator("list_objects_v2")
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         try:
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            while True:  # a plain loop rather than a paginator, so wrapped clients see every call
+                page = self._s3.list_objects_v2(**kwargs)
                 for obj in page.get("Contents", []):
                     yield f"s3://{bucket}/{obj['Key']}"
+                if not page.get("IsTruncated"):
+                    return
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
         except ClientError as err:
-            code = err.response["Error"]["Code"]
-            if code in _MISSING:
-                raise FileNotFoundError(f"Bucket {bucket} does not exist") from None
-            if code in _DENIED:
-                raise PermissionError(f"Access denied listing {uri_prefix}") from None
-            raise
+            raise _translate(err, uri_prefix, f"Bucket {bucket}") from None
 
     def delete(self, uri: str) -> None:
         bucket, key = split_uri(uri)

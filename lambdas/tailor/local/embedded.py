@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,30 @@ RESOURCES_TABLE = "tailor-resources"
 EVENTS_TABLE = "tailor-events"
 ARTIFACTS_BUCKET = "tailor-artifacts"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+# moto is not thread-safe (a DynamoDB transaction deep-copies whole tables and restores them on rollback), while
+# local mode runs jobs on worker threads beside request threads: every call into moto takes this lock.
+MOTO_LOCK = threading.RLock()
+
+
+class SerializedClient:
+    """A boto3 client whose calls hold MOTO_LOCK."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr) or name.startswith("_"):
+            return attr
+
+        @functools.wraps(attr)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with MOTO_LOCK:
+                return attr(*args, **kwargs)
+
+        return locked
 
 
 @dataclass
@@ -68,7 +94,8 @@ class EmbeddedTailor:
         if ARTIFACTS_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.launcher = LocalLauncher(lambda job, arn: jobs.run_and_record(self.service, job, arn))
-        self.service = build_service(env, session=self.session, launcher=self.launcher, account=self.account)
+        self.service = build_service(env, session=self.session, launcher=self.launcher, account=self.account,
+                                     wrap_client=SerializedClient)
         handler_common.use_service(self.service)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:

@@ -10,7 +10,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from tailor.local.embedded import EmbeddedTailor
+from tailor.local.embedded import MOTO_LOCK, EmbeddedTailor
 from tailor.protocol.http import HttpRequest, is_personalize_request
 
 DEFAULT_HOST = "127.0.0.1"
@@ -43,7 +43,8 @@ class LocalApp:
             body = request.get_data(cache=False)
             result = self.tailor.handle(request.method, request.path, headers, body)
             return Response(result.body, result.status, headers=result.headers)(environ, start_response)
-        return self._moto(environ, start_response)
+        with MOTO_LOCK:  # S3 requests run inside moto too; materialise the body while holding the lock
+            return list(self._moto(environ, start_response))
 
 
 class LocalServer:

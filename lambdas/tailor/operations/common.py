@@ -124,6 +124,28 @@ def list_page(
     return summaries, token
 
 
+def describe(svc: Service, arn: str, kind: str, out_key: str) -> dict[str, Any]:
+    """Describe*: the stored wire document under the operation's wrapper key."""
+    return {out_key: get(svc, arn, kind).doc}
+
+
+def list_op(
+    svc: Service,
+    req: dict[str, Any],
+    kind: str,
+    summary_shape: str,
+    out_key: str,
+    parent_param: str | None = None,
+    parent_kind: str | None = None,
+) -> dict[str, Any]:
+    """List*: one page of summaries, optionally under a parent that must exist."""
+    parent = req.get(parent_param) if parent_param else None
+    if parent and parent_kind:
+        get(svc, parent, parent_kind)
+    items, token = list_page(svc, req, kind, summary_shape, parent)
+    return {out_key: items, **token}
+
+
 def children(svc: Service, kind: str, parent: str, limit: int = 100) -> list[Resource]:
     return svc.store.list(kind, parent, limit, None).items
 

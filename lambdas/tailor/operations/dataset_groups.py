@@ -31,12 +31,11 @@ def create_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"datasetGroup": common.get(svc, req["datasetGroupArn"], KIND).doc}
+    return common.describe(svc, req["datasetGroupArn"], KIND, "datasetGroup")
 
 
 def list_dataset_groups(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    items, token = common.list_page(svc, req, KIND, "DatasetGroupSummary")
-    return {"datasetGroups": items, **token}
+    return common.list_op(svc, req, KIND, "DatasetGroupSummary", "datasetGroups")
 
 
 def delete_dataset_group(svc: Service, req: dict[str, Any]) -> None:

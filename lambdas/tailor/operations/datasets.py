@@ -58,15 +58,11 @@ def _check_schema_for(schema_doc: dict[str, Any], schema: schemas.Schema, datase
 
 
 def describe_dataset(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"dataset": common.get(svc, req["datasetArn"], KIND).doc}
+    return common.describe(svc, req["datasetArn"], KIND, "dataset")
 
 
 def list_datasets(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    parent = req.get("datasetGroupArn")
-    if parent:
-        common.get(svc, parent, "dataset-group")
-    items, token = common.list_page(svc, req, KIND, "DatasetSummary", parent)
-    return {"datasets": items, **token}
+    return common.list_op(svc, req, KIND, "DatasetSummary", "datasets", "datasetGroupArn", "dataset-group")
 
 
 def update_dataset(svc: Service, req: dict[str, Any]) -> dict[str, Any]:

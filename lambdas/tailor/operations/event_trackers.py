@@ -47,15 +47,11 @@ def create_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"eventTracker": common.get(svc, req["eventTrackerArn"], KIND).doc}
+    return common.describe(svc, req["eventTrackerArn"], KIND, "eventTracker")
 
 
 def list_event_trackers(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    parent = req.get("datasetGroupArn")
-    if parent:
-        common.get(svc, parent, "dataset-group")
-    items, token = common.list_page(svc, req, KIND, "EventTrackerSummary", parent)
-    return {"eventTrackers": items, **token}
+    return common.list_op(svc, req, KIND, "EventTrackerSummary", "eventTrackers", "datasetGroupArn", "dataset-group")
 
 
 def delete_event_tracker(svc: Service, req: dict[str, Any]) -> None:

@@ -75,15 +75,12 @@ def create_filter(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_filter(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"filter": common.get(svc, req["filterArn"], KIND).doc}
+    return common.describe(svc, req["filterArn"], KIND, "filter")
 
 
 def list_filters(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    parent = req.get("datasetGroupArn")
-    if parent:
-        common.get(svc, parent, "dataset-group")
-    items, token = common.list_page(svc, req, KIND, "FilterSummary", parent)
-    return {"Filters": items, **token}  # sic: the model's member is capitalised
+    # sic: the model's list member is capitalised
+    return common.list_op(svc, req, KIND, "FilterSummary", "Filters", "datasetGroupArn", "dataset-group")
 
 
 def delete_filter(svc: Service, req: dict[str, Any]) -> None:

@@ -37,12 +37,8 @@ def create_dataset_import_job(svc: Service, req: dict[str, Any]) -> dict[str, An
 
 
 def describe_dataset_import_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"datasetImportJob": common.get(svc, req["datasetImportJobArn"], KIND).doc}
+    return common.describe(svc, req["datasetImportJobArn"], KIND, "datasetImportJob")
 
 
 def list_dataset_import_jobs(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    parent = req.get("datasetArn")
-    if parent:
-        common.get(svc, parent, "dataset")
-    items, token = common.list_page(svc, req, KIND, "DatasetImportJobSummary", parent)
-    return {"datasetImportJobs": items, **token}
+    return common.list_op(svc, req, KIND, "DatasetImportJobSummary", "datasetImportJobs", "datasetArn", "dataset")

@@ -26,12 +26,11 @@ def create_schema(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_schema(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    return {"schema": common.get(svc, req["schemaArn"], KIND).doc}
+    return common.describe(svc, req["schemaArn"], KIND, "schema")
 
 
 def list_schemas(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    items, token = common.list_page(svc, req, KIND, "DatasetSchemaSummary")
-    return {"schemas": items, **token}
+    return common.list_op(svc, req, KIND, "DatasetSchemaSummary", "schemas")
 
 
 def delete_schema(svc: Service, req: dict[str, Any]) -> None:
