@@ -31,7 +31,7 @@ class Page:
 
 class ResourceStore(Protocol):
     def create(self, resource: Resource, locks: tuple[str, ...] = ()) -> None:
-        """Store a new resource atomically with its uniqueness locks (e.g. "name#dataset#foo");
+        """Store a new resource atomically with its uniqueness locks (e.g. "tracker-of#<group arn>");
         ResourceAlreadyExistsException if the ARN or any lock is taken."""
 
     def get(self, arn: str) -> Resource | None: ...

@@ -158,3 +158,18 @@ def test_token_from_another_listing_is_invalid(personalize, group, make_dataset)
     token = personalize.list_dataset_groups(maxResults=1)["nextToken"]
     with pytest.raises(personalize.exceptions.InvalidNextTokenException):
         personalize.list_schemas(nextToken=token)
+
+
+@pytest.mark.parametrize("kwargs", [{"roleArn": "arn:aws:iam::123456789012:role/R"},
+                                    {"kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k"}])
+def test_role_and_kms_key_go_together(personalize, kwargs):
+    with pytest.raises(personalize.exceptions.InvalidInputException) as err:
+        personalize.create_dataset_group(name="enc", **kwargs)
+    assert "kmsKeyArn" in str(err.value)
+
+
+def test_encrypted_group_keeps_role_and_key(personalize):
+    role, key = "arn:aws:iam::123456789012:role/R", "arn:aws:kms:us-east-1:123456789012:key/k"
+    arn = personalize.create_dataset_group(name="enc", roleArn=role, kmsKeyArn=key)["datasetGroupArn"]
+    group = personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
+    assert (group["roleArn"], group["kmsKeyArn"]) == (role, key)

@@ -13,12 +13,12 @@ def res(arn: str, created: float, parent: str | None = None, status: str = "ACTI
 
 def test_locks_make_names_unique_and_are_released_on_delete(svc):
     store = svc.store
-    store.create(res("arn:a", 1), locks=("name#thing#a",))
+    store.create(res("arn:a", 1), locks=("lock#a",))
     with pytest.raises(ResourceAlreadyExistsException):
-        store.create(res("arn:b", 2), locks=("name#thing#a",))
+        store.create(res("arn:b", 2), locks=("lock#a",))
     assert store.get("arn:b") is None  # nothing half-written
     store.delete("arn:a")
-    store.create(res("arn:b", 2), locks=("name#thing#a",))
+    store.create(res("arn:b", 2), locks=("lock#a",))
 
 
 def test_update_checks_the_expected_status(svc):

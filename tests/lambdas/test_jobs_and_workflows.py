@@ -116,3 +116,15 @@ def test_sfn_launcher_starts_an_execution(aws):
     assert len(executions) == 1
     assert json.loads(sfn.describe_execution(executionArn=executions[0]["executionArn"])["input"]) == {
         "job": "import", "arn": "arn:aws:personalize:us-east-1:1:dataset-import-job/j"}
+
+
+def test_workflow_function_builds_without_a_state_machine(aws):
+    from tailor import config
+    from tailor.adapters.env import build_service
+
+    from tests.lambdas.conftest import ENV
+
+    env = {k: v for k, v in ENV.items() if k != config.ENV_STATE_MACHINE_ARN}
+    service = build_service(env, session=aws)
+    with pytest.raises(RuntimeError, match="cannot start jobs"):
+        service.launcher.launch("import", "arn")

@@ -90,9 +90,7 @@ class DynamoResourceStore:
                 if r.get("Code") == "ConditionalCheckFailed" and i <= len(locks)
             ]
             what = taken[0] if taken else resource.arn
-            if what.startswith("name#"):
-                what = f"A resource named {what.split('#', 2)[2]}"
-            elif not what.startswith("arn:"):
+            if not what.startswith("arn:"):
                 what = f"A resource for {what.split('#', 1)[-1]}"
             raise ResourceAlreadyExistsException(f"{what} already exists") from None
 

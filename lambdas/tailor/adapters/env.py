@@ -32,8 +32,12 @@ def build_service(
     ddb = wrap_client(session.client("dynamodb", region_name=region, config=_CLIENT_CONFIG))
     s3 = wrap_client(session.client("s3", region_name=region, config=_CLIENT_CONFIG))
     if launcher is None:
-        sfn = session.client("stepfunctions", region_name=region, config=_CLIENT_CONFIG)
-        launcher = StepFunctionsLauncher(sfn, env[config.ENV_STATE_MACHINE_ARN])
+        machine = env.get(config.ENV_STATE_MACHINE_ARN)
+        if machine:
+            sfn = session.client("stepfunctions", region_name=region, config=_CLIENT_CONFIG)
+            launcher = StepFunctionsLauncher(sfn, machine)
+        else:
+            launcher = NoLauncher()  # the workflow function runs jobs; it never starts them
     if account is None:
         account = env.get(config.ENV_ACCOUNT_ID) or _account_from_sts(session, region)
     return Service(
@@ -45,6 +49,13 @@ def build_service(
         artifacts_bucket=env[config.ENV_ARTIFACTS_BUCKET],
         token_secret=env.get(config.ENV_TOKEN_SECRET, f"tailor|{env[config.ENV_RESOURCES_TABLE]}").encode(),
     )
+
+
+class NoLauncher:
+    """For functions that are not allowed to start workflows."""
+
+    def launch(self, job: str, arn: str) -> None:
+        raise RuntimeError(f"this function cannot start jobs ({config.ENV_STATE_MACHINE_ARN} is not set)")
 
 
 def _account_from_sts(session: Any, region: str) -> str:

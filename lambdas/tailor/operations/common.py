@@ -102,10 +102,6 @@ def new_resource(
     return resource
 
 
-def name_lock(kind: str, name: str) -> str:
-    return f"name#{kind}#{name}"
-
-
 def list_page(
     svc: Service,
     params: dict[str, Any],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tailor.errors import InvalidInputException
 from tailor.operations import common
 from tailor.service import Service
 
@@ -13,6 +14,9 @@ DEPENDENTS = ("dataset", "event-tracker", "solution", "recommender")
 
 
 def create_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    # The role exists to let Personalize use the KMS key: one without the other is refused.
+    if bool(req.get("roleArn")) != bool(req.get("kmsKeyArn")):
+        raise InvalidInputException("roleArn and kmsKeyArn must be given together (the role grants use of the key)")
     arn = svc.arn(KIND, req["name"])
     doc = {
         "name": req["name"],

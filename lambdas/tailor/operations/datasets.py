@@ -33,16 +33,12 @@ def create_dataset(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         "status": common.CREATE_PENDING,
     }
     try:
-        common.new_resource(
-            svc, KIND, arn, doc, parent=group.arn, tags=req.get("tags"),
-            locks=(common.name_lock(KIND, req["name"]),),
-        )
-    except ResourceAlreadyExistsException as err:
-        if svc.store.get(arn) is not None:
-            raise type(err)(
-                f"Dataset group {group.doc['name']} already has a {dataset_type} dataset ({arn})"
-            ) from None
-        raise
+        # The ARN is group + type, so "one dataset of a type per group" is the ARN's uniqueness.
+        common.new_resource(svc, KIND, arn, doc, parent=group.arn, tags=req.get("tags"))
+    except ResourceAlreadyExistsException:
+        raise ResourceAlreadyExistsException(
+            f"Dataset group {group.doc['name']} already has a {dataset_type} dataset ({arn})"
+        ) from None
     svc.launcher.launch("activate", arn)
     return {"datasetArn": arn}
 

@@ -40,7 +40,7 @@ def create_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     common.new_resource(
         svc, KIND, arn, doc, parent=group.arn, tags=req.get("tags"),
         # The per-group lock makes "one tracker per dataset group" hold under concurrent creates too.
-        locks=(common.name_lock(KIND, req["name"]), f"tracker-of#{group.arn}", tracking_lock(tracking_id)),
+        locks=(f"tracker-of#{group.arn}", tracking_lock(tracking_id)),
     )
     svc.launcher.launch("activate", arn)
     return {"eventTrackerArn": arn, "trackingId": tracking_id}
