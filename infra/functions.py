@@ -13,12 +13,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
-from tailor import config as tailor_config
 
 from infra import constants
 from infra.bundling import RUNTIME, dependencies_layer_code
 from infra.config import ROOT, TailorConfig
 from infra.storage import Storage
+from tailor import config as tailor_config
 
 LAMBDAS_DIR = ROOT / "lambdas"
 # Only the tailor package goes into the function asset; tests, caches and the training image stay out.

@@ -6,10 +6,10 @@ from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from tailor import config as tailor_config
 
 from infra import constants
 from infra.config import TailorConfig
+from tailor import config as tailor_config
 
 
 class Storage(Construct):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,9 +68,10 @@ def import_csv(
         raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
     builder = _ColumnsBuilder(schema.fields)
     files = 0
-    for uri, single in _data_files(blobs, data_location):
-        if _read_file(blobs, uri, schema.fields, builder, skip_if_empty=not single):
-            files += 1
+    with _collector_paused():
+        for uri, single in _data_files(blobs, data_location):
+            if _read_file(blobs, uri, schema.fields, builder, skip_if_empty=not single):
+                files += 1
     if files == 0:
         raise ImportFailed(f"No data files found under {data_location} (every object there is empty)")
     new = builder.finish()
@@ -83,6 +86,22 @@ def import_csv(
         # One row per entity even within a single import: the later row wins, as in an incremental one.
         return upsert(Snapshot.empty(new.schema_fields), new, id_field), result
     return new, result
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while parsing.
+
+    The parse makes millions of short-lived, acyclic objects (rows, cells); each generation-0 collection they trigger
+    also walks the long-lived heap of the process (boto3, moto), which measured at about 60% of the parse time inside
+    the local server (BENCHMARKS.md, Import). Reference counting still frees everything; a collection runs after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _check_compatible(previous: Snapshot, schema: Schema, data_location: str) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tailor.testing import TailorFixture
 
+from tailor.testing import TailorFixture
 from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA
 
 TERMINAL = ("ACTIVE", "CREATE FAILED")

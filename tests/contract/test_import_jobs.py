@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tailor.snapshot import column_values, read_snapshot
 
+from tailor.snapshot import column_values, read_snapshot
 from tests.contract.conftest import import_and_wait
 from tests.samples import interactions_csv, items_csv
 

@@ -11,11 +11,11 @@ import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
-from tailor import config as tailor_config
 
 from infra import bundling, constants
 from infra.config import TailorConfig, cdk_json_context
 from infra.stack import TailorStack
+from tailor import config as tailor_config
 
 Resource = dict[str, Any]
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
+
 from tailor import config, jobs
 from tailor.adapters.dynamodb import ensure_tables
 from tailor.adapters.env import build_service

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tailor.handlers.control_plane import lambda_handler
 from tailor.local.embedded import LambdaContext
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tailor.errors import ResourceAlreadyExistsException, ResourceInUseException, ResourceNotFoundException
 from tailor.ports import Resource
 

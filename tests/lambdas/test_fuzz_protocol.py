@@ -10,10 +10,10 @@ import pytest
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tailor.handlers.control_plane import lambda_handler
 from tailor.local.embedded import LambdaContext
 from tailor.protocol import model
-
 from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA
 
 FUZZ = settings(max_examples=1200, deadline=None, database=None,

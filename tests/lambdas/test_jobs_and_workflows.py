@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tailor import jobs
 from tailor.errors import ResourceInUseException
 from tailor.handlers.workflows import lambda_handler as workflow_handler
 from tailor.local.embedded import LambdaContext
 from tailor.operations import dataset_groups, datasets, import_jobs, schemas
-
 from tests.samples import INTERACTIONS_SCHEMA, interactions_csv
 
 
@@ -121,7 +121,6 @@ def test_sfn_launcher_starts_an_execution(aws):
 def test_workflow_function_builds_without_a_state_machine(aws):
     from tailor import config
     from tailor.adapters.env import build_service
-
     from tests.lambdas.conftest import ENV
 
     env = {k: v for k, v in ENV.items() if k != config.ENV_STATE_MACHINE_ARN}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tailor.errors import InvalidInputException
 from tailor.filters.expression import (
     DATASET_TYPES,

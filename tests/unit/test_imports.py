@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tailor.adapters.memory import MemoryBlobStore
 from tailor.imports import ImportFailed, ImportResult, import_csv
 from tailor.schemas import Field, Schema

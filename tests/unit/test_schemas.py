@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from tailor.errors import InvalidInputException
 from tailor.schemas import (
     Field,

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+
 from tailor.adapters.memory import MemoryBlobStore
 from tailor.schemas import Field
 from tailor.snapshot import (
