@@ -79,10 +79,8 @@ class TailorFixture:
         """A stock boto3 client; Personalize services are answered by Tailor, others by moto."""
         if service in PERSONALIZE_SERVICES:
             kwargs.setdefault("endpoint_url", IN_PROCESS_ENDPOINT)
-        client = self.embedded.session.client(service, region_name=self.region, **kwargs)
-        if service in PERSONALIZE_SERVICES:
-            client.meta.events.register_first("before-send", _dispatch)
-        return client
+        # The session was created after _install_hook, so the before-send hook is already on its clients.
+        return self.embedded.session.client(service, region_name=self.region, **kwargs)
 
     def wait(self, timeout: float = 120.0) -> None:
         """Wait until every asynchronous job (activation, import, deletion) has finished."""
@@ -101,6 +99,10 @@ class TailorFixture:
 
     def reset(self) -> None:
         self.embedded.reset()
+
+
+# Installed when the plugin loads (before users' sessions exist), as moto does; it is inert until a fixture starts.
+_install_hook()
 
 
 def start_in_process(region: str = "us-east-1") -> TailorFixture:

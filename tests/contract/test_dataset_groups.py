@@ -173,3 +173,15 @@ def test_encrypted_group_keeps_role_and_key(personalize):
     arn = personalize.create_dataset_group(name="enc", roleArn=role, kmsKeyArn=key)["datasetGroupArn"]
     group = personalize.describe_dataset_group(datasetGroupArn=arn)["datasetGroup"]
     assert (group["roleArn"], group["kmsKeyArn"]) == (role, key)
+
+
+def test_each_call_reaches_tailor_exactly_once(tailor, monkeypatch):
+    calls = []
+    real_handle = tailor.embedded.handle
+    monkeypatch.setattr(tailor.embedded, "handle", lambda *a: calls.append(a[1]) or real_handle(*a))
+    client = tailor.client("personalize")
+    client.list_dataset_groups()
+    import boto3
+
+    boto3.client("personalize", region_name="us-east-1").list_dataset_groups()  # the user's own client
+    assert len(calls) == 2
