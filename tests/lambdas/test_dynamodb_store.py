@@ -47,3 +47,26 @@ def test_pages_by_kind_and_by_parent_newest_first(svc):
     assert [r.arn for r in svc.store.list("thing", "arn:p", 10, None).items] == ["arn:5", "arn:3", "arn:1"]
     exact = svc.store.list("thing", "arn:p", 3, None)
     assert exact.cursor is None  # a full last page carries no cursor
+
+
+def test_tags_set_between_a_read_and_a_write_are_not_lost(svc, monkeypatch):
+    # Given an update that reads the item, then (before it writes) someone tags the resource
+    svc.store.create(res("arn:a", 1, status="CREATE PENDING"))
+    store = svc.store
+    real_get = store._get_item
+    tagged = []
+
+    def get_then_tag(arn):
+        item = real_get(arn)
+        if not tagged:
+            tagged.append(True)
+            store.set_tags(arn, {"team": "recs"})
+        return item
+
+    monkeypatch.setattr(store, "_get_item", get_then_tag)
+    # When the update writes
+    store.update("arn:a", {"status": "ACTIVE"})
+    # Then it retried on the newer version and both changes are there
+    monkeypatch.undo()
+    after = store.get("arn:a")
+    assert after.status == "ACTIVE" and after.tags == {"team": "recs"}

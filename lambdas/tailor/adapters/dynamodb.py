@@ -147,14 +147,15 @@ class DynamoResourceStore:
         raise ResourceInUseException(f"{arn} is being modified concurrently; try again")
 
     def set_tags(self, arn: str, tags: Mapping[str, str]) -> None:
+        # Bumping the version makes a concurrent read-modify-write (update) retry instead of writing stale tags back.
         try:
             self._ddb.update_item(
                 TableName=self._table,
                 Key={config.RESOURCES_PK: _s(arn)},
-                UpdateExpression="SET #t = :t",
+                UpdateExpression="SET #t = :t ADD #v :one",
                 ConditionExpression=f"attribute_exists({config.RESOURCES_PK})",
-                ExpressionAttributeNames={"#t": "tags"},
-                ExpressionAttributeValues={":t": _s(json.dumps(dict(tags)))},
+                ExpressionAttributeNames={"#t": "tags", "#v": "version"},
+                ExpressionAttributeValues={":t": _s(json.dumps(dict(tags))), ":one": {"N": "1"}},
             )
         except ClientError as err:
             if err.response["Error"]["Code"] == "ConditionalCheckFailedException":
