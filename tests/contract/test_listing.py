@@ -79,3 +79,31 @@ def test_import_location_must_be_s3(personalize, make_dataset, location):
     with pytest.raises(personalize.exceptions.InvalidInputException) as err:
         personalize.create_dataset_import_job(jobName="j", datasetArn=dataset, dataSource={"dataLocation": location})
     assert "s3://" in str(err.value)
+
+
+MISSING = "arn:aws:personalize:us-east-1:123456789012"
+
+
+@pytest.mark.parametrize(
+    ("operation", "param", "arn"),
+    [
+        ("describe_dataset_group", "datasetGroupArn", f"{MISSING}:dataset-group/none"),
+        ("delete_dataset_group", "datasetGroupArn", f"{MISSING}:dataset-group/none"),
+        ("describe_schema", "schemaArn", f"{MISSING}:schema/none"),
+        ("delete_schema", "schemaArn", f"{MISSING}:schema/none"),
+        ("describe_dataset", "datasetArn", f"{MISSING}:dataset/none/ITEMS"),
+        ("delete_dataset", "datasetArn", f"{MISSING}:dataset/none/ITEMS"),
+        ("describe_dataset_import_job", "datasetImportJobArn", f"{MISSING}:dataset-import-job/none"),
+        ("describe_event_tracker", "eventTrackerArn", f"{MISSING}:event-tracker/0000abcd"),
+        ("delete_event_tracker", "eventTrackerArn", f"{MISSING}:event-tracker/0000abcd"),
+        ("describe_filter", "filterArn", f"{MISSING}:filter/none"),
+        ("delete_filter", "filterArn", f"{MISSING}:filter/none"),
+        ("list_tags_for_resource", "resourceArn", f"{MISSING}:filter/none"),
+        # an existing resource of another kind is not found either
+        ("describe_filter", "filterArn", f"{MISSING}:dataset-group/walkthrough"),
+    ],
+)
+def test_unknown_arns_are_not_found(personalize, group, operation, param, arn):
+    with pytest.raises(personalize.exceptions.ResourceNotFoundException) as err:
+        getattr(personalize, operation)(**{param: arn})
+    assert arn in str(err.value)
