@@ -19,6 +19,7 @@ logger = logging.getLogger("tailor.jobs")
 CASCADE = {
     "dataset-group": ("filter",),
     "dataset": ("dataset-import-job",),
+    "solution": ("solution-version",),
 }
 
 
@@ -51,15 +52,25 @@ def _remove(svc: Service, resource: Resource) -> None:
                 break
             for child in batch:
                 _remove(svc, child)
+    prefix = None
     if resource.kind == "dataset":
-        group_name = resource.arn.rsplit("/", 2)[-2]
-        for uri in list(svc.blobs.list(_dataset_prefix(svc, group_name, resource.doc["datasetType"]))):
+        prefix = _dataset_prefix(svc, resource.arn.rsplit("/", 2)[-2], resource.doc["datasetType"])
+    elif resource.kind == "solution-version":
+        prefix = model_prefix(svc, resource.arn)
+    if prefix:
+        for uri in list(svc.blobs.list(prefix)):
             svc.blobs.delete(uri)
     svc.store.delete(resource.arn)
 
 
 def _dataset_prefix(svc: Service, group_name: str, dataset_type: str) -> str:
     return f"s3://{svc.artifacts_bucket}/datasets/{group_name}/{dataset_type}/"
+
+
+def model_prefix(svc: Service, version_arn: str) -> str:
+    """Where a solution version's artifact and metrics live: s3://<artifacts>/models/<solution>/<version>/."""
+    solution_name, version_id = version_arn.rsplit("/", 2)[-2:]
+    return f"s3://{svc.artifacts_bucket}/models/{solution_name}/{version_id}/"
 
 
 def import_dataset(svc: Service, arn: str) -> None:
@@ -99,11 +110,15 @@ def fail(svc: Service, arn: str, reason: str) -> None:
         if resource is None:
             return
         if resource.status in common.IN_FLIGHT:
-            svc.store.update(
+            failed = svc.store.update(
                 arn,
                 {"status": common.CREATE_FAILED, "failureReason": reason[:1000], "lastUpdatedDateTime": svc.now()},
                 expect_status=common.IN_FLIGHT,
             )
+            if failed.kind == "solution-version":
+                from tailor.operations.solutions import sync_latest
+
+                sync_latest(svc, failed)
         elif resource.status in common.DELETING:
             # A failed delete leaves the resource usable again rather than stuck deleting.
             svc.store.update(arn, {"status": common.ACTIVE, "lastUpdatedDateTime": svc.now()},
@@ -112,10 +127,17 @@ def fail(svc: Service, arn: str, reason: str) -> None:
         logger.warning("could not record failure of %s: %s", arn, reason)
 
 
+def train(svc: Service, arn: str) -> None:
+    from tailor.training.entrypoint import train_version  # numpy/scipy training code loads only where it runs
+
+    train_version(svc, arn)
+
+
 JOBS: dict[str, Callable[[Service, str], None]] = {
     "activate": activate,
     "delete": delete,
     "import": import_dataset,
+    "train": train,
 }
 
 

@@ -61,3 +61,18 @@ def svc(aws: boto3.session.Session, launcher: HeldLauncher) -> Iterator[Service]
     handler_common.use_service(service)
     yield service
     handler_common.use_service(None)
+
+
+@pytest.fixture
+def dataset(svc: Service, launcher: HeldLauncher) -> str:
+    """An ACTIVE INTERACTIONS dataset (sample schema) in an ACTIVE group named "g"."""
+    from tailor.operations import dataset_groups, datasets, schemas
+    from tests.samples import INTERACTIONS_SCHEMA
+
+    group = dataset_groups.create_dataset_group(svc, {"name": "g"})["datasetGroupArn"]
+    launcher.run_all(svc)
+    schema = schemas.create_schema(svc, {"name": "s", "schema": INTERACTIONS_SCHEMA})["schemaArn"]
+    arn = datasets.create_dataset(svc, {"name": "d", "schemaArn": schema, "datasetGroupArn": group,
+                                        "datasetType": "INTERACTIONS"})["datasetArn"]
+    launcher.run_all(svc)
+    return str(arn)

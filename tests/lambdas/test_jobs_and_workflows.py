@@ -14,17 +14,6 @@ from tailor.operations import dataset_groups, datasets, import_jobs, schemas
 from tests.samples import INTERACTIONS_SCHEMA, interactions_csv
 
 
-@pytest.fixture
-def dataset(svc, launcher):
-    group = dataset_groups.create_dataset_group(svc, {"name": "g"})["datasetGroupArn"]
-    launcher.run_all(svc)
-    schema = schemas.create_schema(svc, {"name": "s", "schema": INTERACTIONS_SCHEMA})["schemaArn"]
-    arn = datasets.create_dataset(svc, {"name": "d", "schemaArn": schema, "datasetGroupArn": group,
-                                        "datasetType": "INTERACTIONS"})["datasetArn"]
-    launcher.run_all(svc)
-    return arn
-
-
 def new_import(svc, dataset, name="j", location="s3://artifacts/in.csv"):
     return import_jobs.create_dataset_import_job(
         svc, {"jobName": name, "datasetArn": dataset, "dataSource": {"dataLocation": location}})["datasetImportJobArn"]

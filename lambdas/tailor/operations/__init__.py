@@ -15,12 +15,13 @@ from tailor.operations import (
     filters,
     import_jobs,
     schemas,
+    solutions,
     tags,
 )
 from tailor.protocol import model
 
 MODULES: dict[str, tuple[ModuleType, ...]] = {
-    "personalize": (catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, tags),
+    "personalize": (catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags),
     "personalize-runtime": (),
     "personalize-events": (),
 }

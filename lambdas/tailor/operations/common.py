@@ -34,6 +34,7 @@ LABELS = {
     "dataset-import-job": "dataset import job",
     "event-tracker": "event tracker",
     "filter": "filter",
+    "solution-version": "solution version",
 }
 
 
@@ -46,7 +47,10 @@ def kind_of(arn: str) -> str | None:
     parts = arn.split(":", 5)
     if len(parts) < 6 or parts[2] != "personalize":
         return None
-    return parts[5].split("/", 1)[0]
+    kind, _, rest = parts[5].partition("/")
+    if kind == "solution" and "/" in rest:
+        return "solution-version"  # solution/{name}/{versionId}
+    return kind
 
 
 def get(svc: Service, arn: str, kind: str) -> Resource:

@@ -1,0 +1,164 @@
+"""The training entrypoint the container, the local launcher and the tests all run: one solution version, end to end.
+
+    python -m tailor.training.entrypoint train <solutionVersionArn>    (reads the same environment as the Lambdas)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from tailor.operations import common
+from tailor.operations.catalog import find_recipe
+from tailor.operations.solutions import CREATE_STOPPED, CREATE_STOPPING, sync_latest
+from tailor.ports import Resource
+from tailor.service import Service
+from tailor.snapshot import Snapshot, read_snapshot
+from tailor.training import data as training_data
+from tailor.training import evaluation
+from tailor.training.base import InteractionData, Model, TrainingFailed
+from tailor.training.recipes import get_recipe
+
+logger = logging.getLogger("tailor.training")
+
+ARTIFACT_FORMAT = 1
+FALLBACK_RECIPE = "aws-popularity-count"
+
+
+class _Stopped(Exception):
+    """StopSolutionVersionCreation was called; the job ends without a model."""
+
+
+def _progress(arn: str, step: str, started: float) -> None:
+    logger.info("%s: %s (%.1fs)", arn.rsplit("/", 2)[-2] + "/" + arn.rsplit("/", 1)[-1], step,
+                time.monotonic() - started)
+
+
+def _check_stop(svc: Service, arn: str) -> None:
+    current = svc.store.get(arn)
+    if current is not None and current.status == CREATE_STOPPING:
+        stopped = svc.store.update(arn, {"status": CREATE_STOPPED, "lastUpdatedDateTime": svc.now()},
+                                   expect_status=frozenset({CREATE_STOPPING}))
+        sync_latest(svc, stopped)
+        raise _Stopped
+
+
+def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
+    found = {}
+    for dataset in common.children(svc, "dataset", group_arn):
+        uri = dataset.internal.get("snapshot")
+        if uri and dataset.status == common.ACTIVE:
+            found[dataset.doc["datasetType"]] = read_snapshot(svc.blobs, uri)
+    if "INTERACTIONS" not in found:
+        raise TrainingFailed(
+            f"Dataset group {group_arn} has no imported INTERACTIONS data: create an Interactions dataset and "
+            "import data into it (a dataset import job reaching ACTIVE) before training"
+        )
+    return found
+
+
+def _artifact(recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
+              metrics: Mapping[str, float]) -> bytes:
+    meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
+            "metrics": dict(metrics), "event_types": list(data.event_type_names)}
+    arrays: dict[str, Any] = {f"model.{k}": v for k, v in model.arrays().items()}
+    arrays.update(__meta__=np.array(json.dumps(meta)), user_ids=data.user_ids.astype(str),
+                  item_ids=data.item_ids.astype(str))
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+def train_version(svc: Service, arn: str) -> None:
+    """CREATE PENDING → CREATE IN_PROGRESS → ACTIVE (artifact + metrics written) or CREATE FAILED with a reason."""
+    started = time.monotonic()
+    version = svc.store.get(arn)
+    if version is None or version.status != common.CREATE_PENDING:
+        return  # stopped (or deleted) before it started
+    version = svc.store.update(arn, {"status": common.CREATE_IN_PROGRESS, "lastUpdatedDateTime": svc.now()},
+                               expect_status=frozenset({common.CREATE_PENDING}))
+    sync_latest(svc, version)
+    try:
+        _train(svc, version, started)
+    except _Stopped:
+        logger.info("%s stopped", arn)
+    except TrainingFailed as failure:
+        from tailor.jobs import fail
+
+        fail(svc, arn, failure.reason)
+
+
+def _train(svc: Service, version: Resource, started: float) -> None:
+    arn = version.arn
+    doc = version.doc
+    snapshots = _snapshots(svc, doc["datasetGroupArn"])
+    options = training_data.options_from_solution(doc)
+    data = training_data.build(snapshots["INTERACTIONS"], snapshots.get("ITEMS"), snapshots.get("USERS"), options)
+    _progress(arn, f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items", started)
+    config = doc.get("solutionConfig") or {}
+    hyper = dict(config.get("algorithmHyperParameters") or {})
+    allow_small = str(hyper.pop("allow_small_data", "false")).lower() == "true"
+    hyper.pop("event_weights", None)  # applied by options_from_solution
+    recipe_name = find_recipe(doc["recipeArn"]).name
+    try:
+        training_data.check_minimum(data)
+    except TrainingFailed:
+        if not allow_small:
+            raise
+        # Beyond Personalize: a documented popularity fallback instead of a refusal (the artifact records it).
+        logger.info("%s: below Personalize's minimum; training the %s fallback", arn, FALLBACK_RECIPE)
+        recipe_name, hyper = FALLBACK_RECIPE, {}
+    recipe = get_recipe(recipe_name)
+    params = {**recipe.defaults, **{k: str(v) for k, v in hyper.items()}}
+    _check_stop(svc, arn)
+
+    split = evaluation.split(data)
+    metrics = evaluation.evaluate(recipe.fit(split.train, params), data, split)
+    _progress(arn, "offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())), started)
+    _check_stop(svc, arn)
+
+    model = recipe.fit(data, params)  # the served model learns from every user, as Personalize's does
+    _progress(arn, "fitted on all data", started)
+    _check_stop(svc, arn)
+
+    from tailor.jobs import model_prefix
+
+    prefix = model_prefix(svc, arn)
+    svc.blobs.put(prefix + "model.npz", _artifact(recipe_name, params, model, data, metrics))
+    svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
+    hours = (time.monotonic() - started) / 3600
+    changes: dict[str, Any] = {"status": common.ACTIVE, "trainingHours": round(hours, 6),
+                               "lastUpdatedDateTime": svc.now()}
+    if recipe_name != find_recipe(doc["recipeArn"]).name:
+        changes["tunedHPOParams"] = {"algorithmHyperParameters": {"tailor_fallback_recipe": recipe_name}}
+    finished = svc.store.update(
+        arn, changes, internal_changes={"artifact": prefix + "model.npz", "metrics": metrics, "recipe": recipe_name},
+        expect_status=frozenset({common.CREATE_IN_PROGRESS}),
+    )
+    sync_latest(svc, finished)
+    _progress(arn, "ACTIVE", started)
+
+
+def main(argv: list[str] | None = None, build: Callable[[], Service] | None = None) -> int:
+    """Container entry: run one job for one resource with the deployed environment."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m tailor.training.entrypoint <job> <arn>", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from tailor import jobs
+    from tailor.adapters.env import build_service
+
+    jobs.run((build or build_service)(), args[0], args[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

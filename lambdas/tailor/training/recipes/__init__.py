@@ -1,0 +1,22 @@
+"""The recipes Tailor can train, by Personalize recipe name."""
+
+from __future__ import annotations
+
+from tailor.training.base import Recipe, TrainingFailed
+from tailor.training.recipes.popularity import PopularityCount
+from tailor.training.recipes.user_personalization import UserPersonalization
+
+RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (PopularityCount(), UserPersonalization())}
+
+_ARN_PREFIX = "arn:aws:personalize:::recipe/"
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe for a name such as 'aws-user-personalization' (its recipe ARN is accepted too)."""
+    key = name.removeprefix(_ARN_PREFIX)
+    try:
+        return RECIPES[key]
+    except KeyError:
+        raise TrainingFailed(
+            f"Recipe {name} is not supported by this deployment; supported recipes: {', '.join(sorted(RECIPES))}"
+        ) from None

@@ -1,0 +1,183 @@
+"""Solutions and solution versions through a stock boto3 client: real training, metrics, failures."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from tests.contract.conftest import import_and_wait
+from tests.samples import interactions_csv
+
+USER_PERSONALIZATION = "arn:aws:personalize:::recipe/aws-user-personalization"
+POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
+METRIC_KEYS = {"coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
+               "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
+               "precision_at_5", "precision_at_10", "precision_at_25"}
+
+
+@pytest.fixture
+def trained_group(personalize, tailor, s3, group, make_dataset):
+    """A group whose interactions meet Personalize's minimum (1,200 events, 60 users)."""
+    dataset = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="i.csv", Body=interactions_csv(n_users=60, per_user=20, n_items=40).encode())
+    assert import_and_wait(personalize, tailor, dataset, "s3://user-data/i.csv", "load")["status"] == "ACTIVE"
+    return group
+
+
+def make_solution(personalize, tailor, group, name="sol", recipe=USER_PERSONALIZATION, **kwargs):
+    arn = personalize.create_solution(name=name, datasetGroupArn=group, recipeArn=recipe, **kwargs)["solutionArn"]
+    tailor.wait()
+    return arn
+
+
+def train(personalize, tailor, solution, **kwargs):
+    arn = personalize.create_solution_version(solutionArn=solution, **kwargs)["solutionVersionArn"]
+    tailor.wait()
+    return personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+
+
+def test_solution_lifecycle_and_shape(personalize, tailor, trained_group):
+    arn = make_solution(personalize, tailor, trained_group, eventType="click",
+                        solutionConfig={"algorithmHyperParameters": {"event_weights": "purchase:5,click:1"}})
+    assert arn == "arn:aws:personalize:us-east-1:123456789012:solution/sol"
+    solution = personalize.describe_solution(solutionArn=arn)["solution"]
+    assert solution["status"] == "ACTIVE" and solution["recipeArn"] == USER_PERSONALIZATION
+    assert solution["eventType"] == "click"
+    assert solution["solutionConfig"]["algorithmHyperParameters"] == {"event_weights": "purchase:5,click:1"}
+    assert [s["solutionArn"] for s in personalize.list_solutions(datasetGroupArn=trained_group)["solutions"]] == [arn]
+    with pytest.raises(personalize.exceptions.ResourceInUseException):
+        personalize.delete_dataset_group(datasetGroupArn=trained_group)
+
+
+def test_version_trains_to_active_with_personalize_metrics(personalize, tailor, trained_group, s3):
+    solution = make_solution(personalize, tailor, trained_group)
+    version = train(personalize, tailor, solution, name="first")
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    assert version["solutionVersionArn"].startswith(f"{solution}/") and len(version["solutionVersionArn"]) == len(
+        solution) + 9
+    assert version["trainingMode"] == "FULL" and version["trainingType"] == "MANUAL"
+    assert version["trainingHours"] > 0
+    metrics = personalize.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
+    assert set(metrics) == METRIC_KEYS
+    assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    assert metrics["precision_at_10"] > 0  # the synthetic users repeat a pattern a model can learn
+    latest = personalize.describe_solution(solutionArn=solution)["solution"]["latestSolutionVersion"]
+    assert latest["solutionVersionArn"] == version["solutionVersionArn"] and latest["status"] == "ACTIVE"
+    listed = personalize.list_solution_versions(solutionArn=solution)["solutionVersions"]
+    assert [v["solutionVersionArn"] for v in listed] == [version["solutionVersionArn"]]
+
+
+def test_the_model_is_an_open_npz_in_the_artifacts_bucket(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group, recipe=POPULARITY)
+    version = train(personalize, tailor, solution)
+    s3 = tailor.client("s3")
+    key = f"models/sol/{version['solutionVersionArn'].rsplit('/', 1)[1]}/model.npz"
+    body = s3.get_object(Bucket="tailor-artifacts", Key=key)["Body"].read()
+    with np.load(io.BytesIO(body), allow_pickle=False) as npz:
+        meta = json.loads(str(npz["__meta__"]))
+        assert meta["recipe"] == "aws-popularity-count"
+        assert len(npz["item_ids"]) == 40
+
+
+def test_too_little_data_fails_with_the_shortfall(personalize, tailor, s3, group, make_dataset):
+    dataset = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="small.csv", Body=interactions_csv(n_users=10, per_user=3).encode())
+    import_and_wait(personalize, tailor, dataset, "s3://user-data/small.csv", "small")
+    solution = make_solution(personalize, tailor, group)
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "CREATE FAILED"
+    assert "1000" in version["failureReason"].replace(",", "") and "30" in version["failureReason"]
+    assert personalize.describe_solution(solutionArn=solution)["solution"]["latestSolutionVersion"][
+        "status"] == "CREATE FAILED"
+    with pytest.raises(personalize.exceptions.ResourceInUseException):
+        personalize.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])
+
+
+def test_small_data_fallback_when_opted_in(personalize, tailor, s3, group, make_dataset):
+    dataset = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="small.csv", Body=interactions_csv(n_users=10, per_user=3).encode())
+    import_and_wait(personalize, tailor, dataset, "s3://user-data/small.csv", "small")
+    solution = make_solution(personalize, tailor, group,
+                             solutionConfig={"algorithmHyperParameters": {"allow_small_data": "true"}})
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    assert version["tunedHPOParams"]["algorithmHyperParameters"] == {"tailor_fallback_recipe": "aws-popularity-count"}
+
+
+def test_a_crash_fails_the_new_version_and_leaves_the_active_one(personalize, tailor, trained_group, monkeypatch):
+    solution = make_solution(personalize, tailor, trained_group)
+    good = train(personalize, tailor, solution)
+    assert good["status"] == "ACTIVE"
+    from tailor.training import recipes
+
+    def explode(self, data, params):
+        raise MemoryError("out of memory in fit")
+
+    monkeypatch.setattr(type(recipes.get_recipe("aws-user-personalization")), "fit", explode)
+    bad = train(personalize, tailor, solution)
+    assert bad["status"] == "CREATE FAILED" and "out of memory" in bad["failureReason"]
+    still = personalize.describe_solution_version(solutionVersionArn=good["solutionVersionArn"])["solutionVersion"]
+    assert still["status"] == "ACTIVE"
+    assert personalize.get_solution_metrics(solutionVersionArn=good["solutionVersionArn"])["metrics"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"recipeArn": "arn:aws:personalize:::recipe/aws-nope"}, "Unknown recipe"),
+        ({"recipeArn": "arn:aws:personalize:::recipe/aws-vod-top-picks"}, "CreateRecommender"),
+        ({"recipeArn": USER_PERSONALIZATION, "performAutoML": True}, "performAutoML"),
+        ({"recipeArn": USER_PERSONALIZATION, "solutionConfig": {"algorithmHyperParameters": {"depth": "3"}}},
+         "depth"),
+        ({"recipeArn": USER_PERSONALIZATION, "solutionConfig": {"eventValueThreshold": "high"}}, "number"),
+        ({}, "recipeArn"),
+    ],
+)
+def test_create_solution_refuses_bad_input(personalize, group, kwargs, fragment):
+    with pytest.raises(personalize.exceptions.InvalidInputException) as err:
+        personalize.create_solution(name="s", datasetGroupArn=group, **kwargs)
+    assert fragment in str(err.value)
+
+
+def test_update_training_mode_rules(personalize, tailor, trained_group):
+    popularity = make_solution(personalize, tailor, trained_group, name="pop", recipe=POPULARITY)
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution_version(solutionArn=popularity, trainingMode="UPDATE")
+    user = make_solution(personalize, tailor, trained_group, name="user")
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution_version(solutionArn=user, trainingMode="UPDATE")
+    train(personalize, tailor, user)
+    assert train(personalize, tailor, user, trainingMode="UPDATE")["trainingMode"] == "UPDATE"
+
+
+def test_update_solution_records_the_update(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group)
+    personalize.update_solution(solutionArn=solution, performAutoTraining=True,
+                                solutionUpdateConfig={"autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}})
+    described = personalize.describe_solution(solutionArn=solution)["solution"]
+    assert described["performAutoTraining"] is True
+    assert described["latestSolutionUpdate"]["solutionUpdateConfig"]["autoTrainingConfig"] == {
+        "schedulingExpression": "rate(3 days)"}
+
+
+def test_delete_solution_removes_its_versions(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group, recipe=POPULARITY)
+    version = train(personalize, tailor, solution)
+    personalize.delete_solution(solutionArn=solution)
+    tailor.wait()
+    for call, arg in ((personalize.describe_solution, {"solutionArn": solution}),
+                      (personalize.describe_solution_version,
+                       {"solutionVersionArn": version["solutionVersionArn"]})):
+        with pytest.raises(personalize.exceptions.ResourceNotFoundException):
+            call(**arg)
+    assert not tailor.client("s3").list_objects_v2(Bucket="tailor-artifacts", Prefix="models/sol/").get("Contents")
+
+
+def test_stopping_a_finished_version_is_in_use(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group, recipe=POPULARITY)
+    version = train(personalize, tailor, solution)
+    with pytest.raises(personalize.exceptions.ResourceInUseException):
+        personalize.stop_solution_version_creation(solutionVersionArn=version["solutionVersionArn"])
