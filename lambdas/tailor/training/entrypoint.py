@@ -36,9 +36,27 @@ class _Stopped(Exception):
     """StopSolutionVersionCreation was called; the job ends without a model."""
 
 
-def _progress(arn: str, step: str, started: float) -> None:
-    logger.info("%s: %s (%.1fs)", arn.rsplit("/", 2)[-2] + "/" + arn.rsplit("/", 1)[-1], step,
-                time.monotonic() - started)
+STEPS = 5  # data, offline metrics, final fit, artifact, ACTIVE
+
+
+class _Progress:
+    """Logs each training step; on a terminal (a person running the entrypoint by hand) also draws a bar."""
+
+    def __init__(self, arn: str) -> None:
+        self.name = "/".join(arn.rsplit("/", 2)[-2:])
+        self.started = time.monotonic()
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        logger.info("%s: [%d/%d] %s (%.1fs)", self.name, self.done, STEPS, what, elapsed)
+        if self.tty:
+            bar = "#" * (20 * self.done // STEPS) + "-" * (20 - 20 * self.done // STEPS)
+            end = "\n" if self.done >= STEPS else ""
+            print(f"\r{self.name} [{bar}] {self.done}/{STEPS} {what[:60]:<60} {elapsed:6.1f}s", end=end,
+                  file=sys.stderr, flush=True)
 
 
 def _check_stop(svc: Service, arn: str) -> None:
@@ -78,7 +96,7 @@ def _artifact(recipe: str, params: Mapping[str, str], model: Model, data: Intera
 
 def train_version(svc: Service, arn: str) -> None:
     """CREATE PENDING → CREATE IN_PROGRESS → ACTIVE (artifact + metrics written) or CREATE FAILED with a reason."""
-    started = time.monotonic()
+    progress = _Progress(arn)
     version = svc.store.get(arn)
     if version is None or version.status != common.CREATE_PENDING:
         return  # stopped (or deleted) before it started
@@ -86,7 +104,7 @@ def train_version(svc: Service, arn: str) -> None:
                                expect_status=frozenset({common.CREATE_PENDING}))
     sync_latest(svc, version)
     try:
-        _train(svc, version, started)
+        _train(svc, version, progress)
     except _Stopped:
         logger.info("%s stopped", arn)
     except TrainingFailed as failure:
@@ -95,13 +113,13 @@ def train_version(svc: Service, arn: str) -> None:
         fail(svc, arn, failure.reason)
 
 
-def _train(svc: Service, version: Resource, started: float) -> None:
+def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     arn = version.arn
     doc = version.doc
     snapshots = _snapshots(svc, doc["datasetGroupArn"])
     options = training_data.options_from_solution(doc)
     data = training_data.build(snapshots["INTERACTIONS"], snapshots.get("ITEMS"), snapshots.get("USERS"), options)
-    _progress(arn, f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items", started)
+    progress.step(f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items")
     config = doc.get("solutionConfig") or {}
     hyper = dict(config.get("algorithmHyperParameters") or {})
     allow_small = str(hyper.pop("allow_small_data", "false")).lower() == "true"
@@ -121,11 +139,11 @@ def _train(svc: Service, version: Resource, started: float) -> None:
 
     split = evaluation.split(data)
     metrics = evaluation.evaluate(recipe.fit(split.train, params), data, split)
-    _progress(arn, "offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())), started)
+    progress.step("offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     _check_stop(svc, arn)
 
     model = recipe.fit(data, params)  # the served model learns from every user, as Personalize's does
-    _progress(arn, "fitted on all data", started)
+    progress.step("fitted on all data")
     _check_stop(svc, arn)
 
     from tailor.jobs import model_prefix
@@ -133,7 +151,8 @@ def _train(svc: Service, version: Resource, started: float) -> None:
     prefix = model_prefix(svc, arn)
     svc.blobs.put(prefix + "model.npz", _artifact(recipe_name, params, model, data, metrics))
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
-    hours = (time.monotonic() - started) / 3600
+    progress.step(f"artifact written to {prefix}")
+    hours = (time.monotonic() - progress.started) / 3600
     changes: dict[str, Any] = {"status": common.ACTIVE, "trainingHours": round(hours, 6),
                                "lastUpdatedDateTime": svc.now()}
     if recipe_name != find_recipe(doc["recipeArn"]).name:
@@ -143,7 +162,7 @@ def _train(svc: Service, version: Resource, started: float) -> None:
         expect_status=frozenset({common.CREATE_IN_PROGRESS}),
     )
     sync_latest(svc, finished)
-    _progress(arn, "ACTIVE", started)
+    progress.step("ACTIVE")
 
 
 def main(argv: list[str] | None = None, build: Callable[[], Service] | None = None) -> int:
