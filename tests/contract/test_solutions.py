@@ -28,7 +28,9 @@ def trained_group(personalize, tailor, s3, group, make_dataset):
 
 
 def make_solution(personalize, tailor, group, name="sol", recipe=USER_PERSONALIZATION, **kwargs):
-    arn = personalize.create_solution(name=name, datasetGroupArn=group, recipeArn=recipe, **kwargs)["solutionArn"]
+    if recipe:
+        kwargs["recipeArn"] = recipe
+    arn = personalize.create_solution(name=name, datasetGroupArn=group, **kwargs)["solutionArn"]
     tailor.wait()
     return arn
 
@@ -129,7 +131,6 @@ def test_a_crash_fails_the_new_version_and_leaves_the_active_one(personalize, ta
     [
         ({"recipeArn": "arn:aws:personalize:::recipe/aws-nope"}, "Unknown recipe"),
         ({"recipeArn": "arn:aws:personalize:::recipe/aws-vod-top-picks"}, "CreateRecommender"),
-        ({"recipeArn": USER_PERSONALIZATION, "performAutoML": True}, "performAutoML"),
         ({"recipeArn": USER_PERSONALIZATION, "solutionConfig": {"algorithmHyperParameters": {"depth": "3"}}},
          "depth"),
         ({"recipeArn": USER_PERSONALIZATION, "solutionConfig": {"eventValueThreshold": "high"}}, "number"),
@@ -181,3 +182,57 @@ def test_stopping_a_finished_version_is_in_use(personalize, tailor, trained_grou
     version = train(personalize, tailor, solution)
     with pytest.raises(personalize.exceptions.ResourceInUseException):
         personalize.stop_solution_version_creation(solutionVersionArn=version["solutionVersionArn"])
+
+
+def test_hpo_tries_configurations_and_reports_the_tuned_ones(personalize, tailor, trained_group):
+    hpo = {
+        "hpoObjective": {"type": "Maximize", "metricName": "precision_at_10"},
+        "hpoResourceConfig": {"maxNumberOfTrainingJobs": "4", "maxParallelTrainingJobs": "2"},
+        "algorithmHyperParameterRanges": {
+            "integerHyperParameterRanges": [{"name": "bptt", "minValue": 2, "maxValue": 22}],
+            "categoricalHyperParameterRanges": [{"name": "recency_mask", "values": ["true", "false"]}],
+            "continuousHyperParameterRanges": [{"name": "sequential_weight", "minValue": 0.0, "maxValue": 5.0}],
+        },
+    }
+    solution = make_solution(personalize, tailor, trained_group, performHPO=True, solutionConfig={"hpoConfig": hpo})
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    assert version["performHPO"] is True
+    tuned = version["tunedHPOParams"]["algorithmHyperParameters"]
+    assert 2 <= int(tuned["bptt"]) <= 22 and tuned["recency_mask"] in ("true", "false")
+    assert 0.0 <= float(tuned["sequential_weight"]) <= 5.0
+
+
+@pytest.mark.parametrize(
+    ("hpo", "fragment"),
+    [
+        ({"algorithmHyperParameterRanges": {"integerHyperParameterRanges": [{"name": "depth", "minValue": 1,
+                                                                              "maxValue": 2}]}}, "depth"),
+        ({"algorithmHyperParameterRanges": {"integerHyperParameterRanges": [{"name": "bptt", "minValue": 9,
+                                                                              "maxValue": 2}]}}, "minValue"),
+        ({"hpoResourceConfig": {"maxNumberOfTrainingJobs": "41"}}, "maxNumberOfTrainingJobs"),
+        ({"hpoObjective": {"metricName": "accuracy"}}, "metricName"),
+    ],
+)
+def test_bad_hpo_config_is_refused(personalize, group, hpo, fragment):
+    with pytest.raises(personalize.exceptions.InvalidInputException) as err:
+        personalize.create_solution(name="s", datasetGroupArn=group, recipeArn=USER_PERSONALIZATION, performHPO=True,
+                                    solutionConfig={"hpoConfig": hpo})
+    assert fragment in str(err.value)
+
+
+def test_automl_chooses_a_recipe_and_shows_the_choice(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group, recipe=None, performAutoML=True, solutionConfig={
+        "autoMLConfig": {"metricName": "precision_at_10", "recipeList": [USER_PERSONALIZATION, POPULARITY]}})
+    described = personalize.describe_solution(solutionArn=solution)["solution"]
+    assert described["performAutoML"] is True and "recipeArn" not in described
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    assert version["recipeArn"] in (USER_PERSONALIZATION, POPULARITY)
+    best = personalize.describe_solution(solutionArn=solution)["solution"]["autoMLResult"]["bestRecipeArn"]
+    assert best == version["recipeArn"]
+
+
+def test_automl_with_a_recipe_arn_is_refused(personalize, group):
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution(name="s", datasetGroupArn=group, recipeArn=USER_PERSONALIZATION, performAutoML=True)

@@ -10,6 +10,7 @@ from tailor.operations import common
 from tailor.operations.catalog import find_recipe
 from tailor.ports import Resource
 from tailor.service import Service
+from tailor.training import search
 
 KIND = "solution"
 VERSION_KIND = "solution-version"
@@ -61,27 +62,61 @@ def _check_config(recipe_name: str, config: dict[str, Any]) -> None:
             raise InvalidInputException(f"eventValueThreshold must be a number; got {threshold!r}") from None
 
 
+def automl_recipes(config: dict[str, Any]) -> list[str]:
+    """What AutoML chooses among: autoMLConfig.recipeList, else every USER_PERSONALIZATION recipe Tailor trains."""
+    from tailor.operations.catalog import RECIPES as CATALOG
+    from tailor.training.recipes import RECIPES
+
+    automl = config.get("autoMLConfig") or {}
+    arns = automl.get("recipeList") or [
+        r.arn for r in CATALOG if r.recipe_type == "USER_PERSONALIZATION" and not r.domain and r.name in RECIPES
+    ]
+    names = []
+    for arn in arns:
+        name = _trainable(arn)
+        if find_recipe(arn).recipe_type != "USER_PERSONALIZATION":
+            raise InvalidInputException(f"AutoML chooses among USER_PERSONALIZATION recipes; {name} is not one")
+        names.append(name)
+    try:
+        search.objective(automl.get("metricName"))
+    except search.SearchConfigError as err:
+        raise InvalidInputException(f"autoMLConfig: {err}") from None
+    return names
+
+
 def create_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    from tailor.training.recipes import RECIPES
+
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
     common.require_active(group)
-    if req.get("performAutoML"):
-        raise InvalidInputException("performAutoML is not supported by Tailor yet; choose a recipeArn")
-    if req.get("performHPO"):
-        raise InvalidInputException("performHPO is not supported by Tailor yet; set algorithmHyperParameters")
-    if not req.get("recipeArn"):
-        raise InvalidInputException("recipeArn is required when performAutoML is false")
-    recipe_name = _trainable(req["recipeArn"])
     config = req.get("solutionConfig") or {}
-    _check_config(recipe_name, config)
+    perform_automl, perform_hpo = bool(req.get("performAutoML")), bool(req.get("performHPO"))
+    if perform_automl:
+        if req.get("recipeArn"):
+            raise InvalidInputException(
+                "Give either recipeArn or performAutoML: AutoML chooses the recipe from autoMLConfig.recipeList"
+            )
+        recipe_names = automl_recipes(config)
+    elif req.get("recipeArn"):
+        recipe_names = [_trainable(req["recipeArn"])]
+    else:
+        raise InvalidInputException("recipeArn is required when performAutoML is false")
+    for name in recipe_names:
+        _check_config(name, config)
+        if perform_hpo:
+            try:
+                search.plan_hpo(config.get("hpoConfig"), RECIPES[name].defaults)
+            except search.SearchConfigError as err:
+                raise InvalidInputException(f"hpoConfig for {name}: {err}") from None
     arn = svc.arn(KIND, req["name"])
     doc = {
         "name": req["name"],
         "solutionArn": arn,
-        "performHPO": False,
-        "performAutoML": False,
+        "performHPO": perform_hpo,
+        "performAutoML": perform_automl,
         "performAutoTraining": bool(req.get("performAutoTraining", False)),
         "performIncrementalUpdate": bool(req.get("performIncrementalUpdate", False)),
-        "recipeArn": req["recipeArn"],
+        "recipeArn": req.get("recipeArn"),
         "datasetGroupArn": group.arn,
         "eventType": req.get("eventType"),
         "solutionConfig": config,
@@ -155,8 +190,11 @@ def create_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]
     solution = common.get(svc, req["solutionArn"], KIND)
     common.require_active(solution)
     mode = req.get("trainingMode") or "FULL"
-    recipe_name = find_recipe(solution.doc["recipeArn"]).name
+    recipe_arn = solution.doc.get("recipeArn") or (solution.doc.get("autoMLResult") or {}).get("bestRecipeArn")
     if mode == "UPDATE":
+        if recipe_arn is None:
+            raise InvalidInputException("trainingMode UPDATE needs a trained version (AutoML has not chosen a recipe)")
+        recipe_name = find_recipe(recipe_arn).name
         if recipe_name not in UPDATE_RECIPES:
             raise InvalidInputException(
                 f"trainingMode UPDATE is only for {' and '.join(sorted(UPDATE_RECIPES))}; {recipe_name} needs FULL"
@@ -173,7 +211,7 @@ def create_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]
         "performHPO": solution.doc.get("performHPO", False),
         "performAutoML": solution.doc.get("performAutoML", False),
         "performIncrementalUpdate": solution.doc.get("performIncrementalUpdate", False),
-        "recipeArn": solution.doc["recipeArn"],
+        "recipeArn": solution.doc.get("recipeArn"),  # AutoML: set to the chosen recipe when training ends
         "eventType": solution.doc.get("eventType"),
         "datasetGroupArn": solution.doc["datasetGroupArn"],
         "solutionConfig": solution.doc.get("solutionConfig", {}),

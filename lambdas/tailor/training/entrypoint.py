@@ -22,7 +22,7 @@ from tailor.ports import Resource
 from tailor.service import Service
 from tailor.snapshot import Snapshot, read_snapshot
 from tailor.training import data as training_data
-from tailor.training import evaluation
+from tailor.training import evaluation, search
 from tailor.training.base import InteractionData, Model, TrainingFailed
 from tailor.training.recipes import get_recipe
 
@@ -113,6 +113,14 @@ def train_version(svc: Service, arn: str) -> None:
         fail(svc, arn, failure.reason)
 
 
+def _candidates(doc: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    if doc.get("recipeArn"):
+        return [find_recipe(doc["recipeArn"]).name]
+    from tailor.operations.solutions import automl_recipes
+
+    return automl_recipes(config)
+
+
 def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     arn = version.arn
     doc = version.doc
@@ -121,24 +129,46 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     data = training_data.build(snapshots["INTERACTIONS"], snapshots.get("ITEMS"), snapshots.get("USERS"), options)
     progress.step(f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items")
     config = doc.get("solutionConfig") or {}
-    hyper = dict(config.get("algorithmHyperParameters") or {})
-    allow_small = str(hyper.pop("allow_small_data", "false")).lower() == "true"
+    hyper = {k: str(v) for k, v in (config.get("algorithmHyperParameters") or {}).items()}
+    allow_small = hyper.pop("allow_small_data", "false").lower() == "true"
     hyper.pop("event_weights", None)  # applied by options_from_solution
-    recipe_name = find_recipe(doc["recipeArn"]).name
+    recipe_names = _candidates(doc, config)
+    perform_hpo = bool(doc.get("performHPO"))
     try:
         training_data.check_minimum(data)
     except TrainingFailed:
         if not allow_small:
             raise
-        # Beyond Personalize: a documented popularity fallback instead of a refusal (the artifact records it).
+        # Beyond Personalize: a documented popularity fallback instead of a refusal (the version records it).
         logger.info("%s: below Personalize's minimum; training the %s fallback", arn, FALLBACK_RECIPE)
-        recipe_name, hyper = FALLBACK_RECIPE, {}
-    recipe = get_recipe(recipe_name)
-    params = {**recipe.defaults, **{k: str(v) for k, v in hyper.items()}}
+        recipe_names, hyper, perform_hpo = [FALLBACK_RECIPE], {}, False
     _check_stop(svc, arn)
 
     split = evaluation.split(data)
-    metrics = evaluation.evaluate(recipe.fit(split.train, params), data, split)
+    objective = search.objective((config.get("autoMLConfig") or {}).get("metricName"))
+
+    def log_trial(i: int, trial: search.Trial) -> None:
+        logger.info("%s: trial %d %s %s -> %s=%.4f", progress.name, i + 1, trial.recipe, trial.params, objective,
+                    trial.metrics[objective])
+        _check_stop(svc, arn)
+
+    if len(recipe_names) > 1:  # AutoML: every candidate with its defaults on the same split
+        chosen, _ = search.best_of([(get_recipe(n), dict(get_recipe(n).defaults)) for n in recipe_names],
+                                   data, split, objective, on_trial=log_trial)
+        recipe_name = chosen.recipe
+    else:
+        recipe_name = recipe_names[0]
+    recipe = get_recipe(recipe_name)
+    params = {**recipe.defaults, **{k: v for k, v in hyper.items() if k in recipe.defaults}}
+    if perform_hpo:
+        plan = search.plan_hpo(config.get("hpoConfig"), recipe.defaults)
+        best, _ = search.best_of([(recipe, c) for c in search.candidates(plan, params)], data, split, plan.metric,
+                                 plan.maximize, on_trial=log_trial)
+        params, metrics = best.params, best.metrics
+    elif len(recipe_names) > 1:
+        metrics = chosen.metrics
+    else:
+        metrics = evaluation.evaluate(recipe.fit(split.train, params), data, split)
     progress.step("offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     _check_stop(svc, arn)
 
@@ -153,14 +183,19 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     progress.step(f"artifact written to {prefix}")
     hours = (time.monotonic() - progress.started) / 3600
+    recipe_arn = f"arn:aws:personalize:::recipe/{recipe_name}"
     changes: dict[str, Any] = {"status": common.ACTIVE, "trainingHours": round(hours, 6),
-                               "lastUpdatedDateTime": svc.now()}
-    if recipe_name != find_recipe(doc["recipeArn"]).name:
+                               "lastUpdatedDateTime": svc.now(), "recipeArn": recipe_arn}
+    if perform_hpo:
+        changes["tunedHPOParams"] = {"algorithmHyperParameters": params}
+    if recipe_name == FALLBACK_RECIPE and FALLBACK_RECIPE not in _candidates(doc, config):
         changes["tunedHPOParams"] = {"algorithmHyperParameters": {"tailor_fallback_recipe": recipe_name}}
     finished = svc.store.update(
         arn, changes, internal_changes={"artifact": prefix + "model.npz", "metrics": metrics, "recipe": recipe_name},
         expect_status=frozenset({common.CREATE_IN_PROGRESS}),
     )
+    if doc.get("performAutoML"):
+        svc.store.update(doc["solutionArn"], {"autoMLResult": {"bestRecipeArn": recipe_arn}})
     sync_latest(svc, finished)
     progress.step("ACTIVE")
 
