@@ -236,3 +236,17 @@ def test_automl_chooses_a_recipe_and_shows_the_choice(personalize, tailor, train
 def test_automl_with_a_recipe_arn_is_refused(personalize, group):
     with pytest.raises(personalize.exceptions.InvalidInputException):
         personalize.create_solution(name="s", datasetGroupArn=group, recipeArn=USER_PERSONALIZATION, performAutoML=True)
+
+
+def test_feature_transformation_parameters_reach_the_recipe(personalize, tailor, trained_group):
+    solution = make_solution(personalize, tailor, trained_group, recipe="arn:aws:personalize:::recipe/aws-trending-now",
+                             solutionConfig={"featureTransformationParameters": {"trend_discovery_frequency": "1 day"}})
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    body = tailor.client("s3").get_object(
+        Bucket="tailor-artifacts", Key=f"models/sol/{version['solutionVersionArn'].rsplit('/', 1)[1]}/model.npz")
+    with np.load(io.BytesIO(body["Body"].read()), allow_pickle=False) as npz:
+        assert json.loads(str(npz["__meta__"]))["params"]["trend_discovery_frequency"] == "1 day"
+    with pytest.raises(personalize.exceptions.InvalidInputException):
+        personalize.create_solution(name="bad", datasetGroupArn=trained_group, recipeArn=USER_PERSONALIZATION,
+                                    solutionConfig={"featureTransformationParameters": {"nope": "1"}})

@@ -12,7 +12,15 @@ from tailor.training.base import InteractionData, Model, Recipe, TrainingFailed
 from tailor.training.recipes import RECIPES, get_recipe
 
 # Which recipes read the user's history. A new recipe must be listed here before the shared test will pass it.
-PERSONALISED = {"aws-popularity-count": False, "aws-user-personalization": True}
+PERSONALISED = {
+    "aws-popularity-count": False,
+    "aws-user-personalization": True,
+    "aws-trending-now": False,
+    "aws-personalized-ranking": True,
+    "aws-hrnn": True,
+    "aws-hrnn-metadata": True,
+    "aws-hrnn-coldstart": True,
+}
 
 BLOCKS, BLOCK_SIZE, RUN, USERS_PER_BLOCK, COLD = 3, 8, 5, 12, 2
 N_ITEMS = BLOCKS * BLOCK_SIZE + COLD  # the last COLD items are in the catalog but have no events

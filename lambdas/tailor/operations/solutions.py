@@ -48,12 +48,12 @@ def _check_config(recipe_name: str, config: dict[str, Any]) -> None:
     from tailor.training.recipes import RECIPES
 
     known = {**RECIPES[recipe_name].defaults, **TAILOR_PARAMETERS}
-    unknown = sorted(set(config.get("algorithmHyperParameters") or {}) - set(known))
-    if unknown:
-        raise InvalidInputException(
-            f"Unknown algorithmHyperParameters {', '.join(unknown)} for {recipe_name}; "
-            f"it takes {', '.join(sorted(known))}"
-        )
+    for member in ("algorithmHyperParameters", "featureTransformationParameters"):
+        unknown = sorted(set(config.get(member) or {}) - set(known))
+        if unknown:
+            raise InvalidInputException(
+                f"Unknown {member} {', '.join(unknown)} for {recipe_name}; it takes {', '.join(sorted(known))}"
+            )
     threshold = config.get("eventValueThreshold")
     if threshold is not None:
         try:

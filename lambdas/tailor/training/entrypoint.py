@@ -129,7 +129,10 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     data = training_data.build(snapshots["INTERACTIONS"], snapshots.get("ITEMS"), snapshots.get("USERS"), options)
     progress.step(f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items")
     config = doc.get("solutionConfig") or {}
-    hyper = {k: str(v) for k, v in (config.get("algorithmHyperParameters") or {}).items()}
+    # Personalize sends featurization settings (trend_discovery_frequency, history percentiles, cold_start_*)
+    # apart from the algorithm's; Tailor's recipes take both as one set of hyper-parameters.
+    given = {**(config.get("featureTransformationParameters") or {}), **(config.get("algorithmHyperParameters") or {})}
+    hyper = {k: str(v) for k, v in given.items()}
     allow_small = hyper.pop("allow_small_data", "false").lower() == "true"
     hyper.pop("event_weights", None)  # applied by options_from_solution
     recipe_names = _candidates(doc, config)

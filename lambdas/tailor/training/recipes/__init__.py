@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from tailor.training.base import Recipe, TrainingFailed
 from tailor.training.recipes.popularity import PopularityCount
+from tailor.training.recipes.sequence import Hrnn, HrnnColdstart, HrnnMetadata, PersonalizedRanking
+from tailor.training.recipes.trending import TrendingNow
 from tailor.training.recipes.user_personalization import UserPersonalization
 
-RECIPES: dict[str, Recipe] = {recipe.name: recipe for recipe in (PopularityCount(), UserPersonalization())}
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in (
+        PopularityCount(),
+        UserPersonalization(),
+        TrendingNow(),
+        PersonalizedRanking(),
+        Hrnn(),
+        HrnnMetadata(),
+        HrnnColdstart(),
+    )
+}
 
 _ARN_PREFIX = "arn:aws:personalize:::recipe/"
 
