@@ -250,3 +250,13 @@ def test_feature_transformation_parameters_reach_the_recipe(personalize, tailor,
     with pytest.raises(personalize.exceptions.InvalidInputException):
         personalize.create_solution(name="bad", datasetGroupArn=trained_group, recipeArn=USER_PERSONALIZATION,
                                     solutionConfig={"featureTransformationParameters": {"nope": "1"}})
+
+
+@pytest.mark.parametrize("recipe", ["aws-sims", "aws-similar-items", "aws-hrnn", "aws-hrnn-metadata",
+                                    "aws-hrnn-coldstart", "aws-personalized-ranking", "aws-trending-now"])
+def test_every_trainable_recipe_trains_through_the_api(personalize, tailor, trained_group, recipe):
+    solution = make_solution(personalize, tailor, trained_group, recipe=f"arn:aws:personalize:::recipe/{recipe}")
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    metrics = personalize.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
+    assert set(metrics) == METRIC_KEYS and all(0.0 <= v <= 1.0 for v in metrics.values())

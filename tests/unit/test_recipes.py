@@ -20,6 +20,8 @@ PERSONALISED = {
     "aws-hrnn": True,
     "aws-hrnn-metadata": True,
     "aws-hrnn-coldstart": True,
+    "aws-sims": True,
+    "aws-similar-items": True,
 }
 
 BLOCKS, BLOCK_SIZE, RUN, USERS_PER_BLOCK, COLD = 3, 8, 5, 12, 2

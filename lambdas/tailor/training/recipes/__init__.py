@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tailor.training.base import Recipe, TrainingFailed
 from tailor.training.recipes.popularity import PopularityCount
+from tailor.training.recipes.related import SimilarItems, Sims
 from tailor.training.recipes.sequence import Hrnn, HrnnColdstart, HrnnMetadata, PersonalizedRanking
 from tailor.training.recipes.trending import TrendingNow
 from tailor.training.recipes.user_personalization import UserPersonalization
@@ -18,6 +19,8 @@ RECIPES: dict[str, Recipe] = {
         Hrnn(),
         HrnnMetadata(),
         HrnnColdstart(),
+        Sims(),
+        SimilarItems(),
     )
 }
 
