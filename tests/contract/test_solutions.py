@@ -253,7 +253,8 @@ def test_feature_transformation_parameters_reach_the_recipe(personalize, tailor,
 
 
 @pytest.mark.parametrize("recipe", ["aws-sims", "aws-similar-items", "aws-hrnn", "aws-hrnn-metadata",
-                                    "aws-hrnn-coldstart", "aws-personalized-ranking", "aws-trending-now"])
+                                    "aws-hrnn-coldstart", "aws-personalized-ranking", "aws-trending-now",
+                                    "aws-item-affinity", "aws-item-attribute-affinity"])
 def test_every_trainable_recipe_trains_through_the_api(personalize, tailor, trained_group, recipe):
     solution = make_solution(personalize, tailor, trained_group, recipe=f"arn:aws:personalize:::recipe/{recipe}")
     version = train(personalize, tailor, solution)

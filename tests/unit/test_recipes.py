@@ -22,6 +22,8 @@ PERSONALISED = {
     "aws-hrnn-coldstart": True,
     "aws-sims": True,
     "aws-similar-items": True,
+    "aws-item-affinity": True,
+    "aws-item-attribute-affinity": True,
 }
 
 BLOCKS, BLOCK_SIZE, RUN, USERS_PER_BLOCK, COLD = 3, 8, 5, 12, 2

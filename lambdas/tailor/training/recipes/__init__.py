@@ -5,6 +5,7 @@ from __future__ import annotations
 from tailor.training.base import Recipe, TrainingFailed
 from tailor.training.recipes.popularity import PopularityCount
 from tailor.training.recipes.related import SimilarItems, Sims
+from tailor.training.recipes.segmentation import ItemAffinity, ItemAttributeAffinity
 from tailor.training.recipes.sequence import Hrnn, HrnnColdstart, HrnnMetadata, PersonalizedRanking
 from tailor.training.recipes.trending import TrendingNow
 from tailor.training.recipes.user_personalization import UserPersonalization
@@ -21,6 +22,8 @@ RECIPES: dict[str, Recipe] = {
         HrnnColdstart(),
         Sims(),
         SimilarItems(),
+        ItemAffinity(),
+        ItemAttributeAffinity(),
     )
 }
 
