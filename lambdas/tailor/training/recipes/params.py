@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
-from tailor.training.base import TrainingFailed
+import numpy as np
+
+from tailor.training.base import InteractionData, TrainingFailed
 
 
 def _bad(name: str, value: str, expected: str) -> TrainingFailed:
@@ -51,3 +54,42 @@ def boolean(params: Mapping[str, str], name: str) -> bool:
     if lowered not in ("true", "false"):
         raise _bad(name, raw, "true or false")
     return lowered == "true"
+
+
+def percentile_range(p: Mapping[str, str], low_name: str, high_name: str) -> tuple[float, float]:
+    """A featurization pair such as min/max_user_history_length_percentile: both in [0, 1], low not above high."""
+    low, high = number(p, low_name, 0.0, 1.0), number(p, high_name, 0.0, 1.0)
+    if low > high:
+        raise TrainingFailed(f"Hyper-parameter {low_name} ({p[low_name]}) must not exceed {high_name} ({p[high_name]})")
+    return low, high
+
+
+def subset_events(data: InteractionData, keep: np.ndarray) -> InteractionData:
+    """`data` with only the events where `keep` is True (vocabularies and item metadata unchanged)."""
+    return dataclasses.replace(
+        data,
+        users=np.asarray(data.users)[keep],
+        items=np.asarray(data.items)[keep],
+        timestamps=np.asarray(data.timestamps)[keep],
+        weights=np.asarray(data.weights)[keep],
+        event_types=np.asarray(data.event_types)[keep],
+    )
+
+
+def keep_count_percentiles(data: InteractionData, owners: np.ndarray, n_owners: int, low: float,
+                           high: float) -> InteractionData:
+    """Drop the events of owners (users or items) whose event count lies outside the [low, high] percentiles of all
+    owners' counts; the same object when nothing is dropped.
+
+    Quantiles use method "lower", which picks actual counts in order: the range is never empty (it holds the owners
+    at its ends), and with ten owners a 0.9 maximum drops the one with the most events, as "exclude the top 10%"
+    reads."""
+    counts = np.bincount(owners, minlength=n_owners)
+    active = counts[counts > 0]
+    if len(active) == 0:
+        return data
+    low_count = np.quantile(active, low, method="lower")
+    high_count = np.quantile(active, high, method="lower")
+    per_event = counts[owners]
+    keep = (per_event >= low_count) & (per_event <= high_count)
+    return data if keep.all() else subset_events(data, keep)

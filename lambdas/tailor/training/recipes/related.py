@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -11,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tailor.training.base import InteractionData, TrainingFailed, parse_params
-from tailor.training.recipes.params import integer, number
+from tailor.training.recipes.params import integer, keep_count_percentiles, number, percentile_range
 from tailor.training.recipes.sequence import HistoryFilterConfig, item_feature_matrix
 
 # Work per chunk of rows in the item x item products (multiply-adds, about the nonzeros a chunk produces): bounds the
@@ -65,29 +64,13 @@ class ItemFilterConfig:
 
     @classmethod
     def parse(cls, p: Mapping[str, str]) -> ItemFilterConfig:
-        low = number(p, "min_item_interaction_count_percentile", 0.0, 1.0)
-        high = number(p, "max_item_interaction_count_percentile", 0.0, 1.0)
-        if low > high:
-            raise TrainingFailed(
-                f"Hyper-parameter min_item_interaction_count_percentile ({p['min_item_interaction_count_percentile']})"
-                f" must not exceed max_item_interaction_count_percentile ({p['max_item_interaction_count_percentile']})"
-            )
-        return cls(low, high)
+        low_name, high_name = "min_item_interaction_count_percentile", "max_item_interaction_count_percentile"
+        return cls(*percentile_range(p, low_name, high_name))
 
     def apply(self, data: InteractionData) -> InteractionData:
         """`data` without the events of items outside the percentile range (the same object when none are)."""
-        counts = np.bincount(data.items, minlength=data.n_items)
-        active = counts[counts > 0]
-        if len(active) == 0:
-            return data
-        # "lower", as HistoryFilterConfig: the bounds are actual counts, so the range always holds some items.
-        low = np.quantile(active, self.min_percentile, method="lower")
-        high = np.quantile(active, self.max_percentile, method="lower")
-        per_event = counts[data.items]
-        keep = (per_event >= low) & (per_event <= high)
-        if keep.all():
-            return data
-        return _events(data, keep)
+        return keep_count_percentiles(data, np.asarray(data.items), data.n_items, self.min_percentile,
+                                      self.max_percentile)
 
 
 @dataclass(frozen=True)
@@ -331,17 +314,6 @@ def _model(neighbours: sp.csr_array, popularity: np.ndarray, cfg: CooccurrenceCo
         values=neighbours.data,
         popularity=popularity,
         half_life=cfg.recency_half_life,
-    )
-
-
-def _events(data: InteractionData, keep: np.ndarray) -> InteractionData:
-    return dataclasses.replace(
-        data,
-        users=np.asarray(data.users)[keep],
-        items=np.asarray(data.items)[keep],
-        timestamps=np.asarray(data.timestamps)[keep],
-        weights=np.asarray(data.weights)[keep],
-        event_types=np.asarray(data.event_types)[keep],
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tailor.training.base import InteractionData, TrainingFailed, parse_params
-from tailor.training.recipes.params import integer, number, positive
+from tailor.training.recipes.params import integer, keep_count_percentiles, number, percentile_range, positive
 from tailor.training.recipes.user_personalization import UserPersonalization, UserPersonalizationModel
 
 _UP_PARAMS = frozenset(UserPersonalization.defaults)
@@ -38,37 +37,12 @@ class HistoryFilterConfig:
 
     @classmethod
     def parse(cls, p: Mapping[str, str]) -> HistoryFilterConfig:
-        low = number(p, "min_user_history_length_percentile", 0.0, 1.0)
-        high = number(p, "max_user_history_length_percentile", 0.0, 1.0)
-        if low > high:
-            raise TrainingFailed(
-                f"Hyper-parameter min_user_history_length_percentile ({p['min_user_history_length_percentile']}) must "
-                f"not exceed max_user_history_length_percentile ({p['max_user_history_length_percentile']})"
-            )
-        return cls(low, high)
+        return cls(*percentile_range(p, "min_user_history_length_percentile", "max_user_history_length_percentile"))
 
     def apply(self, data: InteractionData) -> InteractionData:
         """`data` without the events of users outside the percentile range (the same object when none are)."""
-        counts = np.bincount(data.users, minlength=data.n_users)
-        active = counts[counts > 0]
-        if len(active) == 0:
-            return data
-        # "lower" picks actual history lengths, in order, so the range is never empty (it holds the users at its ends)
-        # and with ten users a 0.9 maximum drops the longest one, as "exclude the top 10%" reads.
-        low = np.quantile(active, self.min_percentile, method="lower")
-        high = np.quantile(active, self.max_percentile, method="lower")
-        per_event = counts[data.users]
-        keep = (per_event >= low) & (per_event <= high)
-        if keep.all():
-            return data
-        return dataclasses.replace(
-            data,
-            users=np.asarray(data.users)[keep],
-            items=np.asarray(data.items)[keep],
-            timestamps=np.asarray(data.timestamps)[keep],
-            weights=np.asarray(data.weights)[keep],
-            event_types=np.asarray(data.event_types)[keep],
-        )
+        return keep_count_percentiles(data, np.asarray(data.users), data.n_users, self.min_percentile,
+                                      self.max_percentile)
 
 
 class _UserPersonalizationBased:
