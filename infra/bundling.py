@@ -24,8 +24,9 @@ UV_LOCK = ROOT / "uv.lock"
 # The Lambda runtime and the wheels in the layer must agree (cp312).
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 PYTHON_VERSION = "3.12"
-# What the Lambdas import beyond the standard library; versions come from uv.lock.
-LAYER_PACKAGES = ("aws-lambda-powertools", "numpy")
+# What the Lambdas import beyond the standard library; versions come from uv.lock. scipy is there because the
+# control plane reads the recipe registry (CreateSolution) and the workflow function can train small datasets.
+LAYER_PACKAGES = ("aws-lambda-powertools", "numpy", "scipy")
 # The Lambda Python runtime ships these; the layer would only add megabytes and version skew.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 # Directory names dropped from the layer: test suites and bytecode for another interpreter.

@@ -10,7 +10,6 @@ from tailor.operations import common
 from tailor.operations.catalog import find_recipe
 from tailor.ports import Resource
 from tailor.service import Service
-from tailor.training import search
 
 KIND = "solution"
 VERSION_KIND = "solution-version"
@@ -62,6 +61,13 @@ def _check_config(recipe_name: str, config: dict[str, Any]) -> None:
             raise InvalidInputException(f"eventValueThreshold must be a number; got {threshold!r}") from None
 
 
+def _search() -> Any:
+    """The HPO/AutoML module (numpy) is loaded by the operations that validate with it, not at cold start."""
+    from tailor.training import search
+
+    return search
+
+
 def automl_recipes(config: dict[str, Any]) -> list[str]:
     """What AutoML chooses among: autoMLConfig.recipeList, else every USER_PERSONALIZATION recipe Tailor trains."""
     from tailor.operations.catalog import RECIPES as CATALOG
@@ -77,6 +83,7 @@ def automl_recipes(config: dict[str, Any]) -> list[str]:
         if find_recipe(arn).recipe_type != "USER_PERSONALIZATION":
             raise InvalidInputException(f"AutoML chooses among USER_PERSONALIZATION recipes; {name} is not one")
         names.append(name)
+    search = _search()
     try:
         search.objective(automl.get("metricName"))
     except search.SearchConfigError as err:
@@ -101,6 +108,7 @@ def create_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         recipe_names = [_trainable(req["recipeArn"])]
     else:
         raise InvalidInputException("recipeArn is required when performAutoML is false")
+    search = _search()
     for name in recipe_names:
         _check_config(name, config)
         if perform_hpo:
