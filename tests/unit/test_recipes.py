@@ -128,16 +128,20 @@ def test_fits_and_scores_almost_no_data(fitted: tuple[Recipe, Model], n_events: 
         assert scores.shape == (N_ITEMS,) and np.all(np.isfinite(scores))
 
 
-def test_saved_model_scores_the_same(fitted: tuple[Recipe, Model]) -> None:
-    # Given a fitted model saved the way an artifact is
-    recipe, model = fitted
+def round_trip(recipe: Any, model: Model) -> Any:
+    """The model saved as an artifact is (np.savez) and loaded back without pickle, by its recipe."""
     buffer = io.BytesIO()
     saved: dict[str, Any] = model.arrays()  # Any: numpy's stub would read ** as its allow_pickle flag
     np.savez(buffer, **saved)
     buffer.seek(0)
-    # When it is loaded without pickle
     with np.load(buffer, allow_pickle=False) as arrays:
-        loaded = recipe.load({name: arrays[name] for name in arrays.files})
+        return recipe.load({name: arrays[name] for name in arrays.files})
+
+
+def test_saved_model_scores_the_same(fitted: tuple[Recipe, Model]) -> None:
+    # Given a fitted model saved the way an artifact is, when it is loaded without pickle
+    recipe, model = fitted
+    loaded = round_trip(recipe, model)
     # Then it scores every history exactly as before
     for seen in [(), (1, 2), (9, 10, 11)]:
         np.testing.assert_array_equal(loaded.score(*history(*seen)), model.score(*history(*seen)))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
-from typing import Any
 
 import numpy as np
 import pytest
@@ -12,19 +10,20 @@ import pytest
 from tailor.training.base import InteractionData, Model, Recipe, TrainingFailed
 from tailor.training.recipes import related
 from tailor.training.recipes.related import SimilarItems, Sims
-from tests.unit.test_recipes import BLOCK_SIZE, BLOCKS, COLD, N_ITEMS, best_unseen, block_data, history, make_data
+from tests.unit.test_recipes import (
+    BLOCK_SIZE,
+    BLOCKS,
+    COLD,
+    N_ITEMS,
+    best_unseen,
+    block_data,
+    history,
+    make_data,
+    round_trip,
+)
 
 RECIPES: list[Recipe] = [Sims(), SimilarItems()]
 COLD_IN_BLOCK_1, COLD_BARE = N_ITEMS - COLD, N_ITEMS - 1  # catalog items without events
-
-
-def round_trip(recipe: Recipe, model: Model) -> Model:
-    buffer = io.BytesIO()
-    saved: dict[str, Any] = model.arrays()  # Any: numpy's stub would read ** as its allow_pickle flag
-    np.savez(buffer, **saved)
-    buffer.seek(0)
-    with np.load(buffer, allow_pickle=False) as arrays:
-        return recipe.load({name: arrays[name] for name in arrays.files})
 
 
 def neighbours_of(model: Model, item: int) -> np.ndarray:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from tailor.training.recipes.segmentation import (
     ItemAttributeAffinityModel,
     parse_item_attributes,
 )
-from tests.unit.test_recipes import BLOCK_SIZE, BLOCKS, N_ITEMS, block_data, make_data
+from tests.unit.test_recipes import BLOCK_SIZE, BLOCKS, N_ITEMS, block_data, make_data, round_trip
 
 GENRES = ("Comedy", "Action|Drama", "Horror")  # block g's items carry GENRES[g]; cold items have none
 
@@ -44,15 +42,6 @@ def item_model(data: InteractionData) -> ItemAffinityModel:
 @pytest.fixture(scope="module")
 def attribute_model(data: InteractionData) -> ItemAttributeAffinityModel:
     return ItemAttributeAffinity().fit(data, {})
-
-
-def _round_trip(recipe: ItemAffinity | ItemAttributeAffinity, model: ItemAffinityModel) -> Any:
-    buffer = io.BytesIO()
-    saved: dict[str, Any] = model.arrays()
-    np.savez(buffer, **saved)
-    buffer.seek(0)
-    with np.load(buffer, allow_pickle=False) as arrays:
-        return recipe.load({name: arrays[name] for name in arrays.files})
 
 
 def test_users_of_an_items_block_rank_first(item_model: ItemAffinityModel, data: InteractionData) -> None:
@@ -142,12 +131,12 @@ def test_parser_refuses_bad_queries(data: InteractionData, query: str, message: 
 def test_saved_models_give_the_same_segments(
     item_model: ItemAffinityModel, attribute_model: ItemAttributeAffinityModel
 ) -> None:
-    loaded = _round_trip(ItemAffinity(), item_model)
+    loaded = round_trip(ItemAffinity(), item_model)
     for items in ([0], [9, 10], [N_ITEMS - 1]):
         got, want = loaded.users_for_items(np.array(items), 7), item_model.users_for_items(np.array(items), 7)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
-    loaded_attr = _round_trip(ItemAttributeAffinity(), attribute_model)
+    loaded_attr = round_trip(ItemAttributeAffinity(), attribute_model)
     query = 'ITEMS.GENRES = "Drama" OR ITEMS.YEAR = "2000"'
     got, want = loaded_attr.users_for_query(query, 9), attribute_model.users_for_query(query, 9)
     np.testing.assert_array_equal(got[0], want[0])

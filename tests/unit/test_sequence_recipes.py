@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tailor.training.base import InteractionData, Model, Recipe, TrainingFailed
+from tailor.training.base import InteractionData, Recipe, TrainingFailed
 from tailor.training.recipes.sequence import (
     ColdStartConfig,
     HistoryFilterConfig,
@@ -22,20 +21,11 @@ from tailor.training.recipes.sequence import (
 )
 from tailor.training.recipes.trending import TrendingNow, frequency_seconds
 from tailor.training.recipes.user_personalization import UserPersonalization
-from tests.unit.test_recipes import BLOCK_SIZE, BLOCKS, N_ITEMS, best_unseen, block_data, history, make_data
+from tests.unit.test_recipes import BLOCK_SIZE, BLOCKS, N_ITEMS, best_unseen, block_data, history, make_data, round_trip
 
 T = 1_700_000_000  # the newest event in the trending data sets
 HOUR, DAY = 3600, 86_400
 COMEDY_COLD, DRAMA_COLD = N_ITEMS - 2, N_ITEMS - 1  # catalog items without events
-
-
-def round_trip(recipe: Recipe, model: Model) -> Model:
-    buffer = io.BytesIO()
-    saved: dict[str, Any] = model.arrays()  # Any: numpy's stub would read ** as its allow_pickle flag
-    np.savez(buffer, **saved)
-    buffer.seek(0)
-    with np.load(buffer, allow_pickle=False) as arrays:
-        return recipe.load({name: arrays[name] for name in arrays.files})
 
 
 def events_at(*item_ages: tuple[int, int]) -> InteractionData:

@@ -8,6 +8,7 @@ from tailor.errors import InvalidInputException, LimitExceededException
 from tailor.filters.expression import DATASET_TYPES, parse_filter
 from tailor.operations import common
 from tailor.operations.schemas import load as load_schema
+from tailor.schemas import Schema
 from tailor.service import Service
 
 KIND = "filter"
@@ -21,6 +22,7 @@ def _check_fields(svc: Service, group_arn: str, fields: frozenset[tuple[str, str
         for d in common.children(svc, "dataset", group_arn)
         if d.status not in common.DELETING
     }
+    loaded: dict[str, Schema] = {}  # each dataset's schema read and parsed once, however many of its fields are used
     for dataset_name, field in sorted(fields):
         dataset_type = DATASET_TYPES[dataset_name]
         dataset = datasets.get(dataset_type)
@@ -29,7 +31,9 @@ def _check_fields(svc: Service, group_arn: str, fields: frozenset[tuple[str, str
                 f"The filter uses {dataset_name}.{field} but dataset group {group_arn} has no "
                 f"{dataset_type} dataset"
             )
-        schema = load_schema(common.get(svc, dataset.doc["schemaArn"], "schema"))
+        if dataset_type not in loaded:
+            loaded[dataset_type] = load_schema(common.get(svc, dataset.doc["schemaArn"], "schema"))
+        schema = loaded[dataset_type]
         found = schema.field(field)
         if found is None:
             raise InvalidInputException(

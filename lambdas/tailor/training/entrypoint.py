@@ -135,7 +135,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     hyper = {k: str(v) for k, v in given.items()}
     allow_small = hyper.pop("allow_small_data", "false").lower() == "true"
     hyper.pop("event_weights", None)  # applied by options_from_solution
-    recipe_names = _candidates(doc, config)
+    requested = recipe_names = _candidates(doc, config)
     perform_hpo = bool(doc.get("performHPO"))
     try:
         training_data.check_minimum(data)
@@ -191,7 +191,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
                                "lastUpdatedDateTime": svc.now(), "recipeArn": recipe_arn}
     if perform_hpo:
         changes["tunedHPOParams"] = {"algorithmHyperParameters": params}
-    if recipe_name == FALLBACK_RECIPE and FALLBACK_RECIPE not in _candidates(doc, config):
+    if recipe_name == FALLBACK_RECIPE and FALLBACK_RECIPE not in requested:
         changes["tunedHPOParams"] = {"algorithmHyperParameters": {"tailor_fallback_recipe": recipe_name}}
     finished = svc.store.update(
         arn, changes, internal_changes={"artifact": prefix + "model.npz", "metrics": metrics, "recipe": recipe_name},

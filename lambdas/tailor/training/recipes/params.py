@@ -93,3 +93,11 @@ def keep_count_percentiles(data: InteractionData, owners: np.ndarray, n_owners: 
     per_event = counts[owners]
     keep = (per_event >= low_count) & (per_event <= high_count)
     return data if keep.all() else subset_events(data, keep)
+
+
+def checked_weights(data: InteractionData) -> np.ndarray:
+    """The events' weights as float64; TrainingFailed unless every one is finite and not negative."""
+    weights = np.asarray(data.weights, dtype=np.float64)
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise TrainingFailed("Event-type weights must be finite and not negative")
+    return weights

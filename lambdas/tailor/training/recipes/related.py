@@ -9,8 +9,8 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from tailor.training.base import InteractionData, TrainingFailed, parse_params
-from tailor.training.recipes.params import integer, keep_count_percentiles, number, percentile_range
+from tailor.training.base import InteractionData, parse_params
+from tailor.training.recipes.params import checked_weights, integer, keep_count_percentiles, number, percentile_range
 from tailor.training.recipes.sequence import HistoryFilterConfig, item_feature_matrix
 
 # Work per chunk of rows in the item x item products (multiply-adds, about the nonzeros a chunk produces): bounds the
@@ -236,7 +236,7 @@ class Sims:
 
     def fit(self, data: InteractionData, params: Mapping[str, str]) -> RelatedItemsModel:
         cfg = SimsConfig.parse(params)
-        weights = _checked_weights(data)
+        weights = checked_weights(data)
         train = cfg.items.apply(cfg.users.apply(data))
         neighbours = _cooccurrence_neighbours(train, cfg.cooccurrence)
         return _model(neighbours, _popularity(data, weights), cfg.cooccurrence)
@@ -278,7 +278,7 @@ class SimilarItems:
 
     def fit(self, data: InteractionData, params: Mapping[str, str]) -> RelatedItemsModel:
         cfg = SimilarItemsConfig.parse(params)
-        weights = _checked_weights(data)
+        weights = checked_weights(data)
         co = cfg.cooccurrence
         popularity = _popularity(data, weights)
         neighbours = _cooccurrence_neighbours(data, co)
@@ -293,13 +293,6 @@ class SimilarItems:
 
 
 # ---- fitting -------------------------------------------------------------------------------------------------------
-
-
-def _checked_weights(data: InteractionData) -> np.ndarray:
-    weights = np.asarray(data.weights, dtype=np.float64)
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise TrainingFailed("Event-type weights must be finite and not negative")
-    return weights
 
 
 def _popularity(data: InteractionData, weights: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from tailor.training.base import InteractionData, TrainingFailed, parse_params
-from tailor.training.recipes.params import positive
+from tailor.training.recipes.params import checked_weights, positive
 
 # Unit spellings after a trailing "s" is dropped: "30 minutes", "30 min", "1h", "3 hours", "1 day", "2d".
 _UNIT_SECONDS = {"m": 60, "min": 60, "minute": 60, "h": 3600, "hr": 3600, "hour": 3600, "d": 86_400, "day": 86_400}
@@ -94,9 +94,7 @@ class TrendingNow:
 
     def fit(self, data: InteractionData, params: Mapping[str, str]) -> TrendingModel:
         cfg = TrendingConfig.parse(params)
-        weights = np.asarray(data.weights, dtype=np.float64)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise TrainingFailed("Event-type weights must be finite and not negative")
+        weights = checked_weights(data)
         n = data.n_items
         if data.n_events == 0:
             zeros = np.zeros(n)

@@ -36,7 +36,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from tailor.training.base import InteractionData, TrainingFailed, parse_params
-from tailor.training.recipes.params import boolean, integer, number, positive
+from tailor.training.recipes.params import boolean, checked_weights, integer, number, positive
 
 
 @dataclass(frozen=True)
@@ -169,9 +169,7 @@ class UserPersonalization:
 
     def fit(self, data: InteractionData, params: Mapping[str, str]) -> UserPersonalizationModel:
         cfg = UserPersonalizationConfig.parse(params)
-        weights = np.asarray(data.weights, dtype=np.float64)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise TrainingFailed("Event-type weights must be finite and not negative")
+        weights = checked_weights(data)
         counts = np.bincount(data.items, weights=weights, minlength=data.n_items)
         popularity = counts / counts.max() if data.n_events and counts.max() > 0 else np.zeros(data.n_items)
 
