@@ -64,7 +64,8 @@ class BlobStore(Protocol):
     def open(self, uri: str) -> IO[bytes]:
         """A readable binary stream; FileNotFoundError if the object does not exist."""
 
-    def put(self, uri: str, data: bytes) -> None: ...
+    def put(self, uri: str, data: bytes | IO[bytes]) -> None:
+        """Write an object from bytes or a readable binary stream (read from its current position)."""
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         """URIs of the objects under a prefix, in key order."""

@@ -193,6 +193,21 @@ def test_sequential_term_ranks_the_next_item_first(data: InteractionData) -> Non
             assert best_unseen(model.score(*history(*seen)), seen) == item + 1
 
 
+def test_transitions_keep_the_most_likely_successors_with_their_share_of_the_row() -> None:
+    # Given item 0 followed by item 1 three times and by item 2 once (next event only: bptt 1)
+    data = make_data([0, 0, 1, 1, 2, 2, 3, 3], [0, 1, 0, 1, 0, 1, 0, 2], list(range(8)))
+    params = {"bptt": "1", "lambda": "1", "popularity_weight": "0", "recency_mask": "false"}
+    full = get_recipe("aws-user-personalization").fit(data, params)
+    bounded = get_recipe("aws-user-personalization").fit(data, {**params, "max_successors": "1"})
+    # Then the full model keeps both with their probabilities, the bounded one only item 1 with its 3/4
+    np.testing.assert_allclose(full.arrays()["seq_data"][:2], [0.75, 0.25])
+    np.testing.assert_array_equal(full.arrays()["seq_indices"][:2], [1, 2])
+    np.testing.assert_array_equal(bounded.arrays()["seq_indices"], [1])
+    np.testing.assert_allclose(bounded.arrays()["seq_data"], [0.75])
+    # And scoring a history of item 0 still puts item 1 first
+    assert best_unseen(bounded.score(*history(0)), (0,)) == 1
+
+
 def test_newest_items_neighbours_outrank_an_old_items(data: InteractionData) -> None:
     # Given EASE alone, so only the recency weighting can tell the two history items apart
     model = get_recipe("aws-user-personalization").fit(data, {"sequential_weight": "0", "recency_half_life": "1"})
@@ -254,7 +269,8 @@ def test_ease_part_is_the_closed_form(data: InteractionData) -> None:
     np.fill_diagonal(b, 0.0)
     expected = np.zeros(N_ITEMS)
     expected[warm] = b[[0, 9]].sum(axis=0)
-    np.testing.assert_allclose(model.score(*history(0, 9)), expected, atol=1e-6)
+    # (B is computed in single precision, hence the tolerance)
+    np.testing.assert_allclose(model.score(*history(0, 9)), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_unknown_item_indices_in_the_history_are_ignored(data: InteractionData) -> None:

@@ -19,9 +19,10 @@ class MemoryBlobStore:
                 raise FileNotFoundError(uri)
             return io.BytesIO(self._objects[uri])
 
-    def put(self, uri: str, data: bytes) -> None:
+    def put(self, uri: str, data: bytes | IO[bytes]) -> None:
+        content = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.read()
         with self._lock:
-            self._objects[uri] = bytes(data)
+            self._objects[uri] = content
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         with self._lock:

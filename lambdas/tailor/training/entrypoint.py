@@ -83,7 +83,8 @@ def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
 
 
 def _artifact(recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
-              metrics: Mapping[str, float]) -> bytes:
+              metrics: Mapping[str, float]) -> io.BytesIO:
+    """The .npz artifact as a stream (no second copy of a model that may be gigabytes)."""
     meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
             "metrics": dict(metrics), "event_types": list(data.event_type_names)}
     arrays: dict[str, Any] = {f"model.{k}": v for k, v in model.arrays().items()}
@@ -91,7 +92,8 @@ def _artifact(recipe: str, params: Mapping[str, str], model: Model, data: Intera
                   item_ids=data.item_ids.astype(str))
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
-    return buffer.getvalue()
+    buffer.seek(0)
+    return buffer
 
 
 def train_version(svc: Service, arn: str) -> None:
@@ -175,6 +177,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     progress.step("offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     _check_stop(svc, arn)
 
+    del split  # the held-out copy of the events is not needed any more
     model = recipe.fit(data, params)  # the served model learns from every user, as Personalize's does
     progress.step("fitted on all data")
     _check_stop(svc, arn)
@@ -182,7 +185,9 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     from tailor.jobs import model_prefix
 
     prefix = model_prefix(svc, arn)
-    svc.blobs.put(prefix + "model.npz", _artifact(recipe_name, params, model, data, metrics))
+    artifact = _artifact(recipe_name, params, model, data, metrics)
+    del model
+    svc.blobs.put(prefix + "model.npz", artifact)
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     progress.step(f"artifact written to {prefix}")
     hours = (time.monotonic() - progress.started) / 3600

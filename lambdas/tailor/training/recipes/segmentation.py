@@ -6,9 +6,9 @@ input line names an item (`{"itemId": "105"}`) or an item-attribute query
 users most likely to interact with it (`recommendedUsers`, reference §4.8). The DG pages for both recipes
 (item-affinity-recipe, item-attribute-affinity-recipe) describe them as predicting the users most likely to interact
 with each item (or items with the attribute); no hyper-parameter table for them was found, so Tailor's versions take
-user-personalization's hyper-parameters unchanged (lambda,
-recency_half_life, recency_mask, sequential_weight, sequential_decay, bptt, popularity_weight, ease_max_items,
-hidden_dimension; see user_personalization.py) and train its model.
+user-personalization's hyper-parameters unchanged (lambda, recency_half_life, recency_mask, sequential_weight,
+sequential_decay, bptt, popularity_weight, ease_max_items, max_successors, hidden_dimension; see
+user_personalization.py) and train its model.
 
 A user's affinity for item j is exactly what user-personalization's `score` gives j for that user's training history:
 EASE over the recency-weighted history, plus the decayed transition term over the newest `bptt` events, plus the

@@ -58,8 +58,9 @@ class _UserPersonalizationBased:
     is nothing to size), bptt (how many events back the transition term reads), recency_mask (whether the newest
     events count most), and the featurization pair min/max_user_history_length_percentile (HistoryFilterConfig).
     User-personalization's own Tailor hyper-parameters (lambda, recency_half_life, sequential_weight, sequential_decay,
-    popularity_weight, ease_max_items) are accepted too. On Personalize the percentile pair and the cold_start_*
-    parameters travel in solutionConfig.featureTransformationParameters, the rest in algorithmHyperParameters."""
+    popularity_weight, ease_max_items, max_successors) are accepted too. On Personalize the percentile pair and the
+    cold_start_* parameters travel in solutionConfig.featureTransformationParameters, the rest in
+    algorithmHyperParameters."""
 
     name: ClassVar[str]
     defaults: ClassVar[dict[str, str]]

@@ -20,9 +20,10 @@ item with no events. Serving turns them into Personalize's softmax.
 
 Hyper-parameters (strings; defaults tuned on ML-1M users 1-2999 with Personalize's temporal split): lambda 500,
 recency_half_life 5 events, recency_mask true, sequential_weight 3, sequential_decay 0.8, bptt 32, popularity_weight
-0.001, ease_max_items 20000. Personalize's hidden_dimension is accepted and ignored (there is no network); bptt and
-recency_mask keep their Personalize meaning as closely as an item-to-item model can: how far back the sequence is read,
-and whether the newest events count most.
+0.001, ease_max_items 20000, max_successors 200 (transitions kept per item; more changed nothing on ML-1M).
+Personalize's hidden_dimension is accepted and ignored (there is no network); bptt and recency_mask keep their
+Personalize meaning as closely as an item-to-item model can: how far back the sequence is read, and whether the newest
+events count most.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ class UserPersonalizationConfig:
     sequential_decay: float  # per-event decay of the transition term, in training pairs and at request time
     bptt: int  # how many events back the transition term looks (Personalize's name for the sequence length)
     popularity_weight: float  # tie-breaker and empty-history fallback
-    # EASE is dense n x n: fit memory peaks near 2.5 · n² · 8 bytes (8 GB at 20,000) and time grows as n³, so beyond
+    # EASE is dense n x n: fit memory peaks near n² · 4 bytes (1.6 GB at 20,000) and time grows as n³, so beyond
     # this many items only the most popular ones get an EASE row; the rest are still reached through transitions.
     ease_max_items: int
+    max_successors: int  # transitions kept per item, the most likely first
     hidden_dimension: int  # accepted for Personalize compatibility; there are no embeddings to size
 
     @classmethod
@@ -65,6 +67,7 @@ class UserPersonalizationConfig:
             bptt=integer(p, "bptt", 1, 256),
             popularity_weight=number(p, "popularity_weight", 0.0),
             ease_max_items=integer(p, "ease_max_items", 1, 50_000),
+            max_successors=integer(p, "max_successors", 1, 1_000_000),
             hidden_dimension=integer(p, "hidden_dimension", 1, 4096),
         )
 
@@ -164,6 +167,7 @@ class UserPersonalization:
         "bptt": "32",
         "popularity_weight": "0.001",
         "ease_max_items": "20000",
+        "max_successors": "200",
         "hidden_dimension": "149",
     }
 
@@ -177,8 +181,9 @@ class UserPersonalization:
         seen = np.flatnonzero(np.bincount(data.items, minlength=data.n_items))
         if len(seen) > cfg.ease_max_items:
             seen = np.sort(seen[np.argsort(-counts[seen], kind="stable")[: cfg.ease_max_items]])
-        ease_b = _ease(data, seen, weights, cfg.l2)
+        # Transitions first: their dense counting block is freed before EASE allocates its own.
         indptr, indices, values = _transitions(data, weights, cfg)
+        ease_b = _ease(data, seen, weights, cfg.l2)
         return UserPersonalizationModel(
             n_items=data.n_items,
             ease_items=seen,
@@ -212,7 +217,12 @@ class UserPersonalization:
 
 
 def _ease(data: InteractionData, items: np.ndarray, weights: np.ndarray, l2: float) -> np.ndarray:
-    """EASE's B over `items` (float32, diag 0), X holding each user's heaviest event weight per item."""
+    """EASE's B over `items` (float32, C order, diag 0), X holding each user's heaviest event weight per item.
+
+    Single precision throughout: λ keeps XᵀX + λI well conditioned (eigenvalues ≥ λ), LAPACK's float32 Cholesky is
+    about 2.5x faster than float64, and the only dense n x n buffer is the one LAPACK works in, so fit memory is about
+    n² · 4 bytes (1.6 GB at 20,000 items) on top of the data.
+    """
     n = len(items)
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
@@ -224,45 +234,108 @@ def _ease(data: InteractionData, items: np.ndarray, weights: np.ndarray, l2: flo
     key = data.users[keep].astype(np.int64) * n + col[keep]
     order = np.argsort(key, kind="stable")
     key, w = key[order], weights[keep][order]
+    del order
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    x = sp.csr_array((np.maximum.reduceat(w, starts), (key[starts] // n, key[starts] % n)), shape=(data.n_users, n))
-    gram = (x.T @ x).toarray()
-    gram[np.diag_indices(n)] += l2
-    # Cholesky inverse: the Gram plus λI is symmetric positive definite, and potri is about twice as fast as inv.
-    # The Gram is symmetric, so its Fortran-ordered transpose lets LAPACK work in place: the dense n x n matrices
-    # are the memory bound of this recipe (see ease_max_items).
-    factor, info = scipy.linalg.lapack.dpotrf(gram.T, lower=False, clean=True, overwrite_a=True)
+    x = sp.csr_array(
+        (np.maximum.reduceat(w, starts).astype(np.float32), (key[starts] // n, key[starts] % n)),
+        shape=(data.n_users, n),
+    )
+    del key, w, starts
+    # P is built in place in one Fortran-ordered buffer, which LAPACK factors and inverts without copies.
+    p = _upper_gram(x, l2)
+    factor, info = scipy.linalg.lapack.spotrf(p, lower=False, clean=False, overwrite_a=True)
     if info != 0:
         raise TrainingFailed("The item co-occurrence matrix is not positive definite; raise the lambda hyper-parameter")
-    del gram
-    p, info = scipy.linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+    p, info = scipy.linalg.lapack.spotri(factor, lower=False, overwrite_c=True)
     del factor
-    p += np.triu(p, 1).T  # potri fills the upper triangle; the lower one is still clean zeros
-    p /= -np.diag(p)[np.newaxis, :]
-    np.fill_diagonal(p, 0.0)
-    return p.astype(np.float32, order="C")  # C order: scoring reads whole rows
+    if info != 0:
+        raise TrainingFailed("The item co-occurrence matrix could not be inverted; raise the lambda hyper-parameter")
+    for start in range(0, n, _BLOCK):  # potri leaves the lower triangle stale: mirror the upper one, a block at a time
+        stop = min(start + _BLOCK, n)
+        p[start:stop, :start] = p[:start, start:stop].T
+        block = p[start:stop, start:stop]
+        block += np.triu(block, 1).T - np.tril(block, -1)
+    # P is symmetric, so its transpose is the same matrix in C order: B = P·diag(-1/diag(P)) with rows contiguous.
+    b = p.T
+    b /= -np.diag(b).copy()[np.newaxis, :]
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+_BLOCK = 1024  # items per block when the Gram is accumulated and P mirrored: bounds the temporaries
+
+
+def _upper_gram(x: sp.csr_array, l2: float) -> np.ndarray:
+    """The upper triangle of XᵀX + λI in a Fortran-ordered float32 buffer (the lower one is left zero).
+
+    A block of item rows at a time, and only the columns from the block on: sparse products whose output is nearly
+    dense would otherwise need several times the dense matrix's memory, and the lower triangle is never read.
+    """
+    n = x.shape[1]
+    gram = np.zeros((n, n), dtype=np.float32, order="F")
+    by_item = x.T.tocsr()
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        right = x[:, start:] if start else x
+        gram[start:stop, start:] = (by_item[start:stop] @ right).toarray()
+    gram[np.diag_indices(n)] += np.float32(l2)
+    return gram
 
 
 def _transitions(
     data: InteractionData, weights: np.ndarray, cfg: UserPersonalizationConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-normalised CSR arrays of T[i, j]: how often j followed i within `bptt` events of the same user."""
+    """Row-normalised CSR arrays of T[i, j]: how often j followed i within `bptt` events of the same user.
+
+    Each row keeps its `max_successors` most likely successors (probabilities of the whole row, not renormalised):
+    the rest carry little weight, and the bound keeps the artifact linear in the catalog rather than quadratic. The
+    counts are summed into a dense block of rows (all of them up to 20,000 items), which is far faster than summing
+    sparse pairs: bptt gaps make bptt pairs per event.
+    """
     n = data.n_items
-    src, dst, val = [], [], []
-    gaps = range(1, min(cfg.bptt, data.n_events - 1) + 1) if cfg.sequential_weight > 0 else range(0)
-    if not gaps:
-        return np.zeros(n + 1, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    for gap in gaps:
-        same_user = data.users[gap:] == data.users[:-gap]
-        a, b = data.items[:-gap][same_user], data.items[gap:][same_user]
-        # A repeat of the same item says nothing about what comes next.
-        moved = a != b
-        src.append(a[moved])
-        dst.append(b[moved])
-        val.append(weights[gap:][same_user][moved] * cfg.sequential_decay ** (gap - 1))
-    t = sp.csr_array((np.concatenate(val), (np.concatenate(src), np.concatenate(dst))), shape=(n, n))
-    t.sum_duplicates()
-    t.eliminate_zeros()
-    row = np.repeat(np.arange(n), np.diff(t.indptr))
-    t.data /= np.bincount(row, weights=t.data, minlength=n)[row]
-    return t.indptr, t.indices, t.data.astype(np.float32)
+    max_gap = min(cfg.bptt, data.n_events - 1) if cfg.sequential_weight > 0 else 0
+    rows_per_block = max(1, min(n, _DENSE_ENTRIES // max(n, 1)))
+    counts = np.zeros(n, dtype=np.int64)
+    indices: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    for lo in range(0, n if max_gap >= 1 else 0, rows_per_block):
+        hi = min(lo + rows_per_block, n)
+        block = np.zeros((hi - lo) * n, dtype=np.float32)
+        for gap in range(1, max_gap + 1):
+            a, b = data.items[:-gap], data.items[gap:]
+            # Same user, and a repeat of the same item says nothing about what comes next.
+            pair = (data.users[gap:] == data.users[:-gap]) & (a != b) & (a >= lo) & (a < hi)
+            step = weights[gap:][pair] * cfg.sequential_decay ** (gap - 1)
+            np.add.at(block, (a[pair] - lo).astype(np.int64) * n + b[pair], step.astype(np.float32))
+        for start in range(0, hi - lo, _ROWS_PER_TOP):
+            stop = min(start + _ROWS_PER_TOP, hi - lo)
+            columns, probabilities = _top_successors(block[start * n : stop * n].reshape(stop - start, n), cfg)
+            counts[lo + start : lo + stop] = [len(c) for c in columns]
+            indices += columns
+            values += probabilities
+        del block  # before the next block (and EASE) allocate theirs
+    indptr = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    if not indices:
+        return indptr, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    return indptr, np.concatenate(indices), np.concatenate(values)
+
+
+def _top_successors(rows: np.ndarray, cfg: UserPersonalizationConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per dense row of counts: the columns of its `max_successors` largest non-zero counts, in column order, and
+    their share of the whole row."""
+    n = rows.shape[1]
+    k = min(cfg.max_successors, n)
+    top = np.argpartition(rows, n - k, axis=1)[:, n - k :] if k < n else np.broadcast_to(np.arange(n), rows.shape)
+    top = np.sort(top, axis=1)
+    kept = np.take_along_axis(rows, top, axis=1)
+    totals = rows.sum(axis=1)
+    columns, shares = [], []
+    for r in range(len(rows)):
+        nonzero = kept[r] > 0
+        columns.append(top[r][nonzero].astype(np.int32))
+        shares.append((kept[r][nonzero] / totals[r]).astype(np.float32))
+    return columns, shares
+
+
+_DENSE_ENTRIES = 400_000_000  # transition counts summed per dense block: 1.6 GB, no more than EASE at 20,000 items
+_ROWS_PER_TOP = 1024  # rows per top-successors pass: bounds argpartition's int64 index temporaries
