@@ -208,6 +208,18 @@ def test_transitions_keep_the_most_likely_successors_with_their_share_of_the_row
     assert best_unseen(bounded.score(*history(0)), (0,)) == 1
 
 
+def test_repeats_of_an_item_do_not_age_the_history(data: InteractionData) -> None:
+    # Given a user who clicked then watched each item (two events per item, as in Personalize's POC data)
+    model = get_recipe("aws-user-personalization").fit(data, {})
+    once, twice = history(2, 3, 4), history(2, 2, 3, 3, 4, 4)
+    # Then the scores are those of the same items seen once: repeats are not extra steps back in time
+    np.testing.assert_allclose(model.score(*twice), model.score(*once))
+    # And a repeat keeps the item at its first position, with its heaviest weight
+    reweighted = (np.array([2, 3, 2]), np.array([1.0, 1.0, 3.0]), np.arange(3))
+    expected = model.score(np.array([2, 3]), np.array([3.0, 1.0]), np.arange(2))
+    np.testing.assert_allclose(model.score(*reweighted), expected)
+
+
 def test_newest_items_neighbours_outrank_an_old_items(data: InteractionData) -> None:
     # Given EASE alone, so only the recency weighting can tell the two history items apart
     model = get_recipe("aws-user-personalization").fit(data, {"sequential_weight": "0", "recency_half_life": "1"})

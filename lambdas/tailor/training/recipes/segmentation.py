@@ -39,7 +39,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from tailor.training.base import InteractionData
-from tailor.training.recipes.user_personalization import UserPersonalization, UserPersonalizationModel
+from tailor.training.recipes.user_personalization import (
+    UserPersonalization,
+    UserPersonalizationModel,
+    user_sequences,
+)
 
 # Above this many items a query's EASE column sum is one dense mat-vec over B instead of a gather of its columns.
 _GATHER_LIMIT = 256
@@ -212,11 +216,10 @@ class ItemAttributeAffinity:
 def _user_matrices(data: InteractionData, base: UserPersonalizationModel) -> dict[str, sp.csr_array | np.ndarray]:
     """H, S and activity for every training user, matching what `base.score` reads from that user's history."""
     n_users, n_items, n_ease = data.n_users, data.n_items, len(base.ease_items)
-    order = np.lexsort((np.asarray(data.timestamps), np.asarray(data.users)))
-    users = np.asarray(data.users, dtype=np.int64)[order]
-    items = np.asarray(data.items, dtype=np.int64)[order]
-    weights = np.asarray(data.weights, dtype=np.float64)[order]
-    # Age in events, 0 = the user's newest, as score counts it.
+    # Each user's sequence of distinct items (first event per item, heaviest weight), as score reads a history.
+    users, items, weights = user_sequences(data, np.asarray(data.weights, dtype=np.float64))
+    users, items = users.astype(np.int64), items.astype(np.int64)
+    # Age in distinct items, 0 = the user's newest, as score counts it.
     last = np.cumsum(np.bincount(users, minlength=n_users)) - 1
     age = (last[users] - np.arange(len(users))).astype(np.float64)
 
@@ -235,12 +238,14 @@ def _user_matrices(data: InteractionData, base: UserPersonalizationModel) -> dic
 
     recent = age < base.bptt
     if base.sequential_weight > 0:
-        step = weights[recent] * base.sequential_decay ** age[recent]
+        step = weights[recent] * base.sequential_read_decay ** age[recent]
         steps = sp.csr_array((step, (users[recent], items[recent])), shape=(n_users, n_items))
         steps.sum_duplicates()
     else:
         steps = sp.csr_array((n_users, n_items), dtype=np.float64)
-    activity = np.bincount(users, weights=weights, minlength=n_users)
+    activity = np.bincount(
+        np.asarray(data.users), weights=np.asarray(data.weights, dtype=np.float64), minlength=n_users
+    )
     return {"history": history, "steps": steps, "activity": activity}
 
 

@@ -3,12 +3,19 @@
 The model has no per-user parameters, so a user's newest events count at request time (fold-in) and users who arrived
 after training are served from their history alone. Three parts, all item-to-item:
 
+A user's sequence is their distinct items in the order they first appeared, each at its heaviest event: a repeat of
+an item (a click then a watch of it, a re-rating) says nothing new about what comes next, and counting repeats as
+steps made "5 events back" mean a different depth on data with repeats (Personalize's POC file: click + watch) than
+on data without (MovieLens). Ages below are positions in that sequence, 0 = the newest item.
+
 * EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): B = I - P·diag(1/diag(P)) with
   P = (XᵀX + λI)⁻¹ and diag(B) = 0, X the users x items matrix of event-type weights. The history vector it reads is
-  recency-weighted (an event's weight halves every `recency_half_life` events back from the newest) because on a
-  temporal split the newest events predict the next ones far better than the whole profile does.
-* Transitions: T[i, j] counts how often j followed i within `bptt` events of the same user (a gap of g events counts
-  sequential_decay^(g-1)), rows normalised to sum to 1; read for the user's newest `bptt` events with the same decay.
+  recency-weighted (an item's weight halves every `recency_half_life` distinct items back from the newest) because on
+  a temporal split the newest items predict the next ones far better than the whole profile does.
+* Transitions: T[i, j] counts how often j followed i within `bptt` items of the same user's sequence (a gap of g
+  items counts sequential_decay^(g-1)), rows normalised to sum to 1, each row's `max_successors` largest kept; read
+  for the user's newest `bptt` items, the item g back weighted sequential_read_decay^g. Training counts reach far
+  (0.9: "j came soon after i") while reading looks mostly at the newest few items (0.7).
 * Popularity, a small term that orders items the other two leave tied and gives a user with no usable history the
   popular items.
 
@@ -18,12 +25,12 @@ EASE's reconstruction of the recency-weighted history vector (about 0-1 per unit
 decay-weighted probability that the item comes next; always finite, small (on ML-1M within [-0.1, 1]), and 0 for an
 item with no events. Serving turns them into Personalize's softmax.
 
-Hyper-parameters (strings; defaults tuned on ML-1M users 1-2999 with Personalize's temporal split): lambda 500,
-recency_half_life 5 events, recency_mask true, sequential_weight 3, sequential_decay 0.8, bptt 32, popularity_weight
-0.001, ease_max_items 20000, max_successors 200 (transitions kept per item; more changed nothing on ML-1M).
-Personalize's hidden_dimension is accepted and ignored (there is no network); bptt and recency_mask keep their
-Personalize meaning as closely as an item-to-item model can: how far back the sequence is read, and whether the newest
-events count most.
+Hyper-parameters (strings; defaults tuned jointly on ML-1M users 1-2999 and Personalize's POC file with Personalize's
+hold-out-users split, split seeds 42, 1, 2): lambda 500, recency_half_life 5 distinct items, recency_mask true,
+sequential_weight 4, sequential_decay 0.9, sequential_read_decay 0.7, bptt 32, popularity_weight 0.001,
+ease_max_items 20000, max_successors 200 (transitions kept per item; more changed nothing on ML-1M). Personalize's
+hidden_dimension is accepted and ignored (there is no network); bptt and recency_mask keep their Personalize meaning as
+closely as an item-to-item model can: how far back the sequence is read, and whether the newest items count most.
 """
 
 from __future__ import annotations
@@ -43,11 +50,12 @@ from tailor.training.recipes.params import boolean, checked_weights, integer, nu
 @dataclass(frozen=True)
 class UserPersonalizationConfig:
     l2: float  # "lambda": EASE's ridge penalty; larger favours popular, well-supported item pairs
-    recency_half_life: float  # in events back from the newest; 0 weighs the whole history equally
+    recency_half_life: float  # in distinct items back from the newest; 0 weighs the whole history equally
     recency_mask: bool  # Personalize's switch for recency; false turns the recency weighting off
     sequential_weight: float  # weight of the transition term against EASE; 0 turns it off
-    sequential_decay: float  # per-event decay of the transition term, in training pairs and at request time
-    bptt: int  # how many events back the transition term looks (Personalize's name for the sequence length)
+    sequential_decay: float  # per-item decay of the gap between a training pair's two items
+    sequential_read_decay: float  # per-item decay of the history's items when the transition term is read
+    bptt: int  # how many distinct items back the transition term looks (Personalize's name for the sequence length)
     popularity_weight: float  # tie-breaker and empty-history fallback
     # EASE is dense n x n: fit memory peaks near n² · 4 bytes (1.6 GB at 20,000) and time grows as n³, so beyond
     # this many items only the most popular ones get an EASE row; the rest are still reached through transitions.
@@ -64,6 +72,7 @@ class UserPersonalizationConfig:
             recency_mask=boolean(p, "recency_mask"),
             sequential_weight=number(p, "sequential_weight", 0.0),
             sequential_decay=number(p, "sequential_decay", 0.0, 1.0),
+            sequential_read_decay=number(p, "sequential_read_decay", 0.0, 1.0),
             bptt=integer(p, "bptt", 1, 256),
             popularity_weight=number(p, "popularity_weight", 0.0),
             ease_max_items=integer(p, "ease_max_items", 1, 50_000),
@@ -92,6 +101,7 @@ class UserPersonalizationModel:
         half_life: float,
         sequential_weight: float,
         sequential_decay: float,
+        sequential_read_decay: float,
         bptt: int,
         popularity_weight: float,
     ) -> None:
@@ -106,6 +116,7 @@ class UserPersonalizationModel:
         self.half_life = float(half_life)
         self.sequential_weight = float(sequential_weight)
         self.sequential_decay = float(sequential_decay)
+        self.sequential_read_decay = float(sequential_read_decay)
         self.bptt = int(bptt)
         self.popularity_weight = float(popularity_weight)
         # item index -> row of ease_b, -1 for items EASE does not cover
@@ -113,9 +124,9 @@ class UserPersonalizationModel:
         self.ease_position[self.ease_items] = np.arange(len(self.ease_items))
 
     def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
-        items = np.asarray(history_items, dtype=np.int64)
-        weights = np.asarray(history_weights, dtype=np.float64)
-        # Age in events, 0 = newest, counted before dropping unknown items so they still push older events back.
+        items, weights = history_sequence(np.asarray(history_items, dtype=np.int64),
+                                          np.asarray(history_weights, dtype=np.float64))
+        # Age in distinct items, 0 = newest, counted before dropping unknown items so they still push older ones back.
         age = np.arange(len(items) - 1, -1, -1, dtype=np.float64)
         known = (items >= 0) & (items < self.n_items) & np.isfinite(weights)
         items, weights, age = items[known], weights[known], age[known]
@@ -125,16 +136,12 @@ class UserPersonalizationModel:
         position = self.ease_position[items]
         covered = position >= 0
         if covered.any():
-            # A repeated item counts once, at its strongest (newest, heaviest) event, as in training's X.
-            rows, first = np.unique(position[covered], return_inverse=True)
-            x = np.zeros(len(rows), dtype=np.float64)
-            np.maximum.at(x, first, recency[covered])
-            # Only the history's rows of B are read: O(len(history) · n) instead of O(n²).
-            scores[self.ease_items] += x @ self.ease_b[rows]
+            # Only the history's rows of B are read: O(len(history) · n) instead of O(n²). Items are distinct here.
+            scores[self.ease_items] += recency[covered] @ self.ease_b[position[covered]]
 
         recent = age < self.bptt
         if self.sequential_weight > 0 and recent.any():
-            step = weights[recent] * self.sequential_decay ** age[recent]
+            step = weights[recent] * self.sequential_read_decay ** age[recent]
             rows = self.transitions[items[recent]]
             scores += self.sequential_weight * (rows.T @ step)
         return scores
@@ -151,6 +158,7 @@ class UserPersonalizationModel:
             "half_life": np.array(self.half_life),
             "sequential_weight": np.array(self.sequential_weight),
             "sequential_decay": np.array(self.sequential_decay),
+            "sequential_read_decay": np.array(self.sequential_read_decay),
             "bptt": np.array(self.bptt, dtype=np.int64),
             "popularity_weight": np.array(self.popularity_weight),
         }
@@ -162,8 +170,9 @@ class UserPersonalization:
         "lambda": "500",
         "recency_half_life": "5",
         "recency_mask": "true",
-        "sequential_weight": "3",
-        "sequential_decay": "0.8",
+        "sequential_weight": "4",
+        "sequential_decay": "0.9",
+        "sequential_read_decay": "0.7",
         "bptt": "32",
         "popularity_weight": "0.001",
         "ease_max_items": "20000",
@@ -195,6 +204,7 @@ class UserPersonalization:
             half_life=cfg.half_life,
             sequential_weight=cfg.sequential_weight,
             sequential_decay=cfg.sequential_decay,
+            sequential_read_decay=cfg.sequential_read_decay,
             bptt=cfg.bptt,
             popularity_weight=cfg.popularity_weight,
         )
@@ -211,6 +221,7 @@ class UserPersonalization:
             half_life=float(arrays["half_life"]),
             sequential_weight=float(arrays["sequential_weight"]),
             sequential_decay=float(arrays["sequential_decay"]),
+            sequential_read_decay=float(arrays["sequential_read_decay"]),
             bptt=int(arrays["bptt"]),
             popularity_weight=float(arrays["popularity_weight"]),
         )
@@ -282,18 +293,48 @@ def _upper_gram(x: sp.csr_array, l2: float) -> np.ndarray:
     return gram
 
 
+def history_sequence(items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One history's distinct items in the order they first appeared, each with its heaviest finite weight (NaN when
+    it has none)."""
+    if len(items) == 0:
+        return items, weights
+    distinct, first, inverse = np.unique(items, return_index=True, return_inverse=True)
+    heaviest = np.full(len(distinct), -np.inf)
+    finite = np.isfinite(weights)
+    np.maximum.at(heaviest, inverse[finite], weights[finite])
+    heaviest[np.isneginf(heaviest)] = np.nan
+    order = np.argsort(first)
+    return distinct[order], heaviest[order]
+
+
+def user_sequences(data: InteractionData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every user's sequence (see history_sequence): users, items and weights of each user's first event per item, in
+    the data's (user, time) order, the weight being the heaviest of the user's events on that item."""
+    key = np.asarray(data.users, dtype=np.int64) * max(data.n_items, 1) + np.asarray(data.items, dtype=np.int64)
+    order = np.argsort(key, kind="stable")  # a (user, item)'s events stay in time order
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    del key
+    first = order[starts]
+    heaviest = np.maximum.reduceat(weights[order], starts) if len(order) else np.zeros(0)
+    by_time = np.argsort(first)
+    first = first[by_time]
+    return np.asarray(data.users)[first], np.asarray(data.items)[first], heaviest[by_time]
+
+
 def _transitions(
     data: InteractionData, weights: np.ndarray, cfg: UserPersonalizationConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-normalised CSR arrays of T[i, j]: how often j followed i within `bptt` events of the same user.
+    """Row-normalised CSR arrays of T[i, j]: how often j followed i within `bptt` items of the same user's sequence.
 
     Each row keeps its `max_successors` most likely successors (probabilities of the whole row, not renormalised):
     the rest carry little weight, and the bound keeps the artifact linear in the catalog rather than quadratic. The
     counts are summed into a dense block of rows (all of them up to 20,000 items), which is far faster than summing
-    sparse pairs: bptt gaps make bptt pairs per event.
+    sparse pairs: bptt gaps make bptt pairs per item of a sequence.
     """
     n = data.n_items
-    max_gap = min(cfg.bptt, data.n_events - 1) if cfg.sequential_weight > 0 else 0
+    users, items, weights = user_sequences(data, weights)
+    max_gap = min(cfg.bptt, len(items) - 1) if cfg.sequential_weight > 0 else 0
     rows_per_block = max(1, min(n, _DENSE_ENTRIES // max(n, 1)))
     counts = np.zeros(n, dtype=np.int64)
     indices: list[np.ndarray] = []
@@ -302,9 +343,9 @@ def _transitions(
         hi = min(lo + rows_per_block, n)
         block = np.zeros((hi - lo) * n, dtype=np.float32)
         for gap in range(1, max_gap + 1):
-            a, b = data.items[:-gap], data.items[gap:]
-            # Same user, and a repeat of the same item says nothing about what comes next.
-            pair = (data.users[gap:] == data.users[:-gap]) & (a != b) & (a >= lo) & (a < hi)
+            a, b = items[:-gap], items[gap:]
+            # A user's sequence has distinct items, so a pair of the same user is always a move to a new item.
+            pair = (users[gap:] == users[:-gap]) & (a >= lo) & (a < hi)
             step = weights[gap:][pair] * cfg.sequential_decay ** (gap - 1)
             np.add.at(block, (a[pair] - lo).astype(np.int64) * n + b[pair], step.astype(np.float32))
         for start in range(0, hi - lo, _ROWS_PER_TOP):
