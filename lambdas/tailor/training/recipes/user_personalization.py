@@ -122,6 +122,7 @@ class UserPersonalizationModel:
         # item index -> row of ease_b, -1 for items EASE does not cover
         self.ease_position = np.full(n_items, -1, dtype=np.int64)
         self.ease_position[self.ease_items] = np.arange(len(self.ease_items))
+        self.ease_covers_all = len(self.ease_items) == n_items  # ease_items are distinct, so they are all the items
 
     def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
         items, weights = history_sequence(np.asarray(history_items, dtype=np.int64),
@@ -137,7 +138,12 @@ class UserPersonalizationModel:
         covered = position >= 0
         if covered.any():
             # Only the history's rows of B are read: O(len(history) · n) instead of O(n²). Items are distinct here.
-            scores[self.ease_items] += recency[covered] @ self.ease_b[position[covered]]
+            # In B's single precision: a float64 history would upcast every gathered row first (twice the traffic).
+            ease = recency[covered].astype(np.float32) @ self.ease_b[position[covered]]
+            if self.ease_covers_all:
+                scores += ease
+            else:
+                scores[self.ease_items] += ease
 
         recent = age < self.bptt
         if self.sequential_weight > 0 and recent.any():
