@@ -237,7 +237,7 @@ def machine() -> str:
             f"scipy {scipy.__version__}, implicit {implicit.__version__}, {platform.system()} {platform.release()}")
 
 
-HEAD = """## Quality
+HEAD = """## {section}
 
 Measured {date} on {machine}:
 
@@ -252,21 +252,21 @@ Every candidate is fitted on the same splits and scored by Tailor's `evaluate` (
 Personalize's protocol, 10% of users held out, each one's oldest 90% of events as input and the distinct new items of
 the newest 10% as targets, input items excluded from the ranking), seeds {seeds}. Metrics are mean ± sd over the seeds.
 **Tailor**: every recipe in `RECIPES` of type
-{types}, default hyper-parameters (tuned on ML-1M users 1-2999 with this protocol,
-so ML-1M is in-sample for them; ML-100K and the POC file are not).
+{types}, default hyper-parameters (tuned on ML-1M users 1-2999 and the POC file with this
+protocol and seeds 42, 1, 2, so those two are in-sample for them; ML-100K is not).
 **implicit ALS**: CPU, 15 iterations, binary matrix, 2 threads (BLAS at 1, as implicit advises); test users folded in
 from their input with `recommend(recalculate_user=True)`; the best of {n_grid} configs (factors, regularization, alpha)
 by NDCG@10 on seed {seed0}, chosen per dataset on that seed's test users (which favours ALS), then run on every seed.
-**plain EASE**: λ = {lam:g}, binary X, P by Cholesky (potrf + potri, as Tailor's recipe), no recency, no sequential
-term. **Popularity** is `aws-popularity-count`. Fit s is the fit's wall time with tracemalloc on; peak MiB is
-tracemalloc's peak during the fit, the largest over the seeds (numpy/scipy allocations; implicit's native per-thread
-scratch and LAPACK workspaces are not seen).
+**plain EASE**: λ = {lam:g}, binary X, P by Cholesky (potrf + potri as Tailor's recipe, in double precision
+where Tailor's is single), no recency, no sequential term. **Popularity** is `aws-popularity-count`. Fit s is the fit's
+wall time with tracemalloc on; peak MiB is tracemalloc's peak during the fit, the largest over the seeds (numpy/scipy
+allocations; implicit's native per-thread scratch and LAPACK workspaces are not seen).
 Data: all events as given (POC: click and watch alike, no event-type filter; MovieLens: every rating), weights 1, item
 metadata (genre, year) attached; the catalog is the items with events."""
 
 
-def report(results: list[dict[str, Any]], command: str, seeds: tuple[int, ...]) -> str:
-    out = [HEAD.format(date=datetime.date.today().isoformat(), machine=machine(), command=command,
+def report(results: list[dict[str, Any]], command: str, seeds: tuple[int, ...], section: str = "Quality") -> str:
+    out = [HEAD.format(section=section, date=datetime.date.today().isoformat(), machine=machine(), command=command,
                        seeds=", ".join(map(str, seeds)), seed0=seeds[0], types=" or ".join(TOP_N_TYPES),
                        n_grid=len(ALS_GRID), lam=EASE_LAMBDA)]
     for r in results:
@@ -328,9 +328,9 @@ here. P@K and MRR@25 are defined the same way, coverage nearly (here: items in t
 events), all on other test users ({users} evaluated per seed here, which makes every POC figure noisy)."""
 
 
-def write_section(section: str, path: Path) -> None:
+def write_section(section: str, path: Path, title: str = "Quality") -> None:
     text = path.read_text() if path.exists() else "# Benchmarks\n\nOne section per benchmark in `benchmarks/`.\n\n"
-    match = re.search(r"^## Quality\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    match = re.search(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     text = text[:match.start()] + section + "\n" + text[match.end():] if match else text.rstrip() + "\n\n" + section
     path.write_text(text.rstrip() + "\n")
 
@@ -340,14 +340,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="folder holding the datasets")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="split seeds; the first picks ALS")
     ap.add_argument("--only", nargs="+", choices=list(DATASETS), help="run these datasets only")
-    ap.add_argument("--write", action="store_true", help="replace the '## Quality' section of BENCHMARKS.md")
+    ap.add_argument("--write", action="store_true", help="replace the '## <section>' section of BENCHMARKS.md")
+    ap.add_argument("--section", default="Quality", help="the BENCHMARKS.md section title (e.g. for other seeds)")
     args = ap.parse_args()
     exe = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else "python"
     command = shlex.join([exe, "benchmarks/quality.py", *sys.argv[1:]])
     seeds, start, busy, own = tuple(args.seeds), time.perf_counter(), busy_cpu_s(), sum(os.times()[:2])
     results = [run_dataset(title, load(args.data), seeds) for key, (title, load) in DATASETS.items()
                if not args.only or key in args.only]
-    section = report(results, command, seeds)
+    section = report(results, command, seeds, args.section)
     wall, other = time.perf_counter() - start, busy_cpu_s() - busy - (sum(os.times()[:2]) - own)
     section += "\n" + textwrap.fill(
         f"The whole run took {wall / 60:.1f} minutes. Other processes used {max(other, 0):.0f} CPU-seconds meanwhile, "
@@ -355,7 +356,7 @@ def main() -> None:
         "inflated (the metrics do not depend on it).", 120) + "\n"
     print(section)
     if args.write:
-        write_section(section, ROOT / "BENCHMARKS.md")
+        write_section(section, ROOT / "BENCHMARKS.md", args.section)
 
 
 if __name__ == "__main__":
