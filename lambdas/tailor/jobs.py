@@ -119,12 +119,43 @@ def fail(svc: Service, arn: str, reason: str) -> None:
                 from tailor.operations.solutions import sync_latest
 
                 sync_latest(svc, failed)
+        elif (resource.doc.get("latestCampaignUpdate") or {}).get("status") in common.IN_FLIGHT:
+            _fail_campaign_update(svc, resource, reason)  # the campaign keeps serving what it served before
         elif resource.status in common.DELETING:
             # A failed delete leaves the resource usable again rather than stuck deleting.
             svc.store.update(arn, {"status": common.ACTIVE, "lastUpdatedDateTime": svc.now()},
                              expect_status=common.DELETING)
     except (ResourceNotFoundException, ResourceInUseException):
         logger.warning("could not record failure of %s: %s", arn, reason)
+
+
+def update_campaign(svc: Service, arn: str) -> None:
+    """Apply a campaign's latestCampaignUpdate: until now the campaign kept serving its previous version."""
+    campaign = svc.store.get(arn)
+    update = (campaign.doc.get("latestCampaignUpdate") or {}) if campaign else {}
+    if campaign is None or update.get("status") != common.CREATE_PENDING:
+        return
+    update = {**update, "status": common.CREATE_IN_PROGRESS, "lastUpdatedDateTime": svc.now()}
+    campaign = svc.store.update(arn, {"latestCampaignUpdate": update}, expect_status=common.UPDATABLE_CAMPAIGN)
+    version = svc.store.get(update["solutionVersionArn"])
+    if version is None or version.status != common.ACTIVE:
+        _fail_campaign_update(svc, campaign, f"Solution version {update['solutionVersionArn']} is no longer ACTIVE")
+        return
+    now = svc.now()
+    applied = {key: update[key] for key in ("solutionVersionArn", "minProvisionedTPS", "campaignConfig")}
+    svc.store.update(
+        arn,
+        {**applied, "status": common.ACTIVE, "lastUpdatedDateTime": now,
+         "latestCampaignUpdate": {**update, "status": common.ACTIVE, "lastUpdatedDateTime": now}},
+        remove=("failureReason",),
+        expect_status=common.UPDATABLE_CAMPAIGN,
+    )
+
+
+def _fail_campaign_update(svc: Service, campaign: Resource, reason: str) -> None:
+    update = {**campaign.doc["latestCampaignUpdate"], "status": common.CREATE_FAILED, "failureReason": reason[:1000],
+              "lastUpdatedDateTime": svc.now()}
+    svc.store.update(campaign.arn, {"latestCampaignUpdate": update}, expect_status=common.UPDATABLE_CAMPAIGN)
 
 
 def train(svc: Service, arn: str) -> None:
@@ -138,6 +169,7 @@ JOBS: dict[str, Callable[[Service, str], None]] = {
     "delete": delete,
     "import": import_dataset,
     "train": train,
+    "update-campaign": update_campaign,
 }
 
 

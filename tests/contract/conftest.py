@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tailor.testing import TailorFixture
-from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA
+from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv
 
 TERMINAL = ("ACTIVE", "CREATE FAILED")
 
@@ -59,3 +59,33 @@ def import_and_wait(personalize: Any, tailor: TailorFixture, dataset_arn: str, l
     tailor.wait()
     job: dict[str, Any] = personalize.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
     return job
+
+
+USER_PERSONALIZATION = "arn:aws:personalize:::recipe/aws-user-personalization"
+POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
+
+
+@pytest.fixture
+def trained_group(personalize: Any, tailor: TailorFixture, s3: Any, group: str,
+                  make_dataset: Callable[[str], str]) -> str:
+    """A group whose interactions meet Personalize's minimum (1,200 events, 60 users)."""
+    dataset = make_dataset("INTERACTIONS")
+    s3.put_object(Bucket="user-data", Key="i.csv", Body=interactions_csv(n_users=60, per_user=20, n_items=40).encode())
+    assert import_and_wait(personalize, tailor, dataset, "s3://user-data/i.csv", "load")["status"] == "ACTIVE"
+    return group
+
+
+def make_solution(personalize: Any, tailor: TailorFixture, group: str, name: str = "sol",
+                  recipe: str | None = USER_PERSONALIZATION, **kwargs: Any) -> str:
+    if recipe:
+        kwargs["recipeArn"] = recipe
+    arn = personalize.create_solution(name=name, datasetGroupArn=group, **kwargs)["solutionArn"]
+    tailor.wait()
+    return str(arn)
+
+
+def train(personalize: Any, tailor: TailorFixture, solution: str, **kwargs: Any) -> dict[str, Any]:
+    arn = personalize.create_solution_version(solutionArn=solution, **kwargs)["solutionVersionArn"]
+    tailor.wait()
+    version: dict[str, Any] = personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
+    return version

@@ -8,37 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from tests.contract.conftest import import_and_wait
+from tests.contract.conftest import POPULARITY, USER_PERSONALIZATION, import_and_wait, make_solution, train
 from tests.samples import interactions_csv
 
-USER_PERSONALIZATION = "arn:aws:personalize:::recipe/aws-user-personalization"
-POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
 METRIC_KEYS = {"coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
                "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
                "precision_at_5", "precision_at_10", "precision_at_25"}
-
-
-@pytest.fixture
-def trained_group(personalize, tailor, s3, group, make_dataset):
-    """A group whose interactions meet Personalize's minimum (1,200 events, 60 users)."""
-    dataset = make_dataset("INTERACTIONS")
-    s3.put_object(Bucket="user-data", Key="i.csv", Body=interactions_csv(n_users=60, per_user=20, n_items=40).encode())
-    assert import_and_wait(personalize, tailor, dataset, "s3://user-data/i.csv", "load")["status"] == "ACTIVE"
-    return group
-
-
-def make_solution(personalize, tailor, group, name="sol", recipe=USER_PERSONALIZATION, **kwargs):
-    if recipe:
-        kwargs["recipeArn"] = recipe
-    arn = personalize.create_solution(name=name, datasetGroupArn=group, **kwargs)["solutionArn"]
-    tailor.wait()
-    return arn
-
-
-def train(personalize, tailor, solution, **kwargs):
-    arn = personalize.create_solution_version(solutionArn=solution, **kwargs)["solutionVersionArn"]
-    tailor.wait()
-    return personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
 
 
 def test_solution_lifecycle_and_shape(personalize, tailor, trained_group):

@@ -76,3 +76,22 @@ def dataset(svc: Service, launcher: HeldLauncher) -> str:
                                         "datasetType": "INTERACTIONS"})["datasetArn"]
     launcher.run_all(svc)
     return str(arn)
+
+
+@pytest.fixture
+def solution(svc: Service, launcher: HeldLauncher, aws: boto3.session.Session, dataset: str) -> str:
+    """An ACTIVE aws-popularity-count solution over 1,200 imported events (enough to train)."""
+    from tailor.operations import import_jobs, solutions
+    from tests.samples import interactions_csv
+
+    aws.client("s3").put_object(Bucket="artifacts", Key="in.csv",
+                                Body=interactions_csv(n_users=60, per_user=20, n_items=40).encode())
+    group = svc.store.get(dataset).doc["datasetGroupArn"]
+    import_jobs.create_dataset_import_job(svc, {"jobName": "j", "datasetArn": dataset,
+                                                "dataSource": {"dataLocation": "s3://artifacts/in.csv"}})
+    launcher.run_all(svc)
+    arn = solutions.create_solution(svc, {"name": "sol", "datasetGroupArn": group,
+                                          "recipeArn": "arn:aws:personalize:::recipe/aws-popularity-count"})[
+        "solutionArn"]
+    launcher.run_all(svc)
+    return str(arn)

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from tailor.operations import (
+    campaigns,
     catalog,
     dataset_groups,
     datasets,
@@ -21,7 +22,9 @@ from tailor.operations import (
 from tailor.protocol import model
 
 MODULES: dict[str, tuple[ModuleType, ...]] = {
-    "personalize": (catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags),
+    "personalize": (
+        campaigns, catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags,
+    ),
     "personalize-runtime": (),
     "personalize-events": (),
 }

@@ -22,6 +22,7 @@ DELETE_PENDING = "DELETE PENDING"
 DELETE_IN_PROGRESS = "DELETE IN_PROGRESS"
 IN_FLIGHT = frozenset({CREATE_PENDING, CREATE_IN_PROGRESS})
 DELETING = frozenset({DELETE_PENDING, DELETE_IN_PROGRESS})
+UPDATABLE_CAMPAIGN = frozenset({ACTIVE, CREATE_FAILED})  # UpdateCampaign's precondition (and its job's)
 
 MAX_TAGS = 50
 DEFAULT_PAGE = 100
@@ -35,6 +36,7 @@ LABELS = {
     "event-tracker": "event tracker",
     "filter": "filter",
     "solution-version": "solution version",
+    "campaign": "campaign",
 }
 
 
