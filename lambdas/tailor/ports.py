@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -66,6 +67,10 @@ class BlobStore(Protocol):
 
     def put(self, uri: str, data: bytes | IO[bytes]) -> None:
         """Write an object from bytes or a readable binary stream (read from its current position)."""
+
+    def create(self, uri: str) -> AbstractContextManager[IO[bytes]]:
+        """A writable stream (not seekable) for an object too big to hold twice in memory; the object appears when
+        the block exits normally and not at all (nothing half-written) when it raises."""
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         """URIs of the objects under a prefix, in key order."""

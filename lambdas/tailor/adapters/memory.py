@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
 
@@ -23,6 +24,12 @@ class MemoryBlobStore:
         content = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.read()
         with self._lock:
             self._objects[uri] = content
+
+    @contextmanager
+    def create(self, uri: str) -> Iterator[IO[bytes]]:
+        buffer = io.BytesIO()
+        yield buffer
+        self.put(uri, buffer.getvalue())
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
@@ -38,6 +39,63 @@ class _BodyReader(io.RawIOBase):
         super().close()
 
 
+class _MultipartWriter(io.RawIOBase):
+    """A write-only stream that uploads an object in parts, so only one part is ever held in memory.
+
+    Objects smaller than a part go up in one PutObject; larger ones as a multipart upload, completed by `commit` and
+    aborted by `abort` (S3 then keeps nothing of it)."""
+
+    PART = 64 << 20  # bytes per part: S3 needs at least 5 MiB (but the last) and at most 10,000 parts (640 GiB here)
+
+    def __init__(self, client: Any, bucket: str, key: str) -> None:
+        self._s3, self._bucket, self._key = client, bucket, key
+        self._buffer = bytearray()
+        self._written = 0
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self._written += len(view)
+        while len(self._buffer) >= self.PART:
+            self._upload(bytes(self._buffer[: self.PART]))
+            del self._buffer[: self.PART]
+        return len(view)
+
+    def _upload(self, chunk: bytes) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._key)["UploadId"]
+        number = len(self._parts) + 1
+        etag = self._s3.upload_part(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                                    PartNumber=number, Body=chunk)["ETag"]
+        self._parts.append({"ETag": etag, "PartNumber": number})
+
+    def commit(self) -> None:
+        if self._upload_id is None:
+            self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
+        else:
+            if self._buffer:
+                self._upload(bytes(self._buffer))
+            self._s3.complete_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                                               MultipartUpload={"Parts": self._parts})
+        self._buffer.clear()
+        super().close()
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
+            self._upload_id = None
+        self._buffer.clear()
+        super().close()
+
+
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "AllAccessDisabled"}
 
@@ -67,6 +125,17 @@ class S3BlobStore:
     def put(self, uri: str, data: bytes | IO[bytes]) -> None:
         bucket, key = split_uri(uri)
         self._s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+    @contextmanager
+    def create(self, uri: str) -> Iterator[IO[bytes]]:
+        bucket, key = split_uri(uri)
+        writer = _MultipartWriter(self._s3, bucket, key)
+        try:
+            yield writer  # type: ignore[misc]  # a RawIOBase is a binary stream
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         bucket, prefix = split_uri(uri_prefix)

@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -82,18 +81,15 @@ def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
     return found
 
 
-def _artifact(recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
-              metrics: Mapping[str, float]) -> io.BytesIO:
-    """The .npz artifact as a stream (no second copy of a model that may be gigabytes)."""
+def _write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
+                    metrics: Mapping[str, float]) -> None:
+    """The .npz artifact, streamed: a model may be gigabytes, and is never held twice."""
     meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
             "metrics": dict(metrics), "event_types": list(data.event_type_names)}
     arrays: dict[str, Any] = {f"model.{k}": v for k, v in model.arrays().items()}
     arrays.update(__meta__=np.array(json.dumps(meta)), user_ids=data.user_ids.astype(str),
                   item_ids=data.item_ids.astype(str))
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **arrays)
-    buffer.seek(0)
-    return buffer
+    np.savez(out, allow_pickle=False, **arrays)
 
 
 def train_version(svc: Service, arn: str) -> None:
@@ -185,9 +181,9 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     from tailor.jobs import model_prefix
 
     prefix = model_prefix(svc, arn)
-    artifact = _artifact(recipe_name, params, model, data, metrics)
+    with svc.blobs.create(prefix + "model.npz") as out:
+        _write_artifact(out, recipe_name, params, model, data, metrics)
     del model
-    svc.blobs.put(prefix + "model.npz", artifact)
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     progress.step(f"artifact written to {prefix}")
     hours = (time.monotonic() - progress.started) / 3600
