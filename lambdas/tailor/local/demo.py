@@ -1,5 +1,5 @@
-"""`tailor demo`: the Personalize walkthrough's data steps on the shipped airline sample, through stock boto3
-clients against a local endpoint this command starts."""
+"""`tailor demo`: the Personalize walkthrough on the shipped airline sample, through stock boto3 clients against a
+local endpoint this command starts: data, solutions trained for real with their offline metrics, a campaign."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ GROUP = "airline-demo"
 BUCKET = "tailor-demo-data"
 ROLE = "arn:aws:iam::123456789012:role/TailorDemo"
 TERMINAL = ("ACTIVE", "CREATE FAILED")
+RECIPES = ("aws-user-personalization", "aws-sims", "aws-personalized-ranking", "aws-popularity-count")
+METRICS = (("NDCG@10", "normalized_discounted_cumulative_gain_at_10"), ("P@10", "precision_at_10"),
+           ("MRR@25", "mean_reciprocal_rank_at_25"), ("coverage", "coverage"))
 
 
 class DemoFailed(Exception):
@@ -116,6 +119,31 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
         "filter": personalize.describe_filter(filterArn=filter_arn)["filter"]["status"]})
     _say(f"  trackingId {tracker['trackingId']}  (PutEvents sends events with it)")
 
+    _say("\n5. Solutions, trained for real (offline metrics with Personalize's own evaluation protocol)")
+    solutions = {r: personalize.create_solution(name=f"{GROUP}-{r.removeprefix('aws-')}", datasetGroupArn=group,
+                                                recipeArn=f"arn:aws:personalize:::recipe/{r}")["solutionArn"]
+                 for r in RECIPES}
+    _wait("solutions", lambda: {r: personalize.describe_solution(solutionArn=a)["solution"]["status"]
+                                for r, a in solutions.items()})
+    versions = {r: personalize.create_solution_version(solutionArn=a)["solutionVersionArn"]
+                for r, a in solutions.items()}
+    trained = _wait("training", lambda: {r: personalize.describe_solution_version(solutionVersionArn=v)[
+        "solutionVersion"]["status"] for r, v in versions.items()})
+    failed = {r: personalize.describe_solution_version(solutionVersionArn=versions[r])["solutionVersion"].get(
+        "failureReason") for r, s in trained.items() if s != "ACTIVE"}
+    if failed:
+        raise DemoFailed(f"training failed: {failed}")
+    metrics = {r: personalize.get_solution_metrics(solutionVersionArn=v)["metrics"] for r, v in versions.items()}
+
+    _say("\n6. A campaign serving the user-personalization version")
+    campaign = personalize.create_campaign(name=f"{GROUP}-campaign", minProvisionedTPS=1,
+                                           solutionVersionArn=versions["aws-user-personalization"])["campaignArn"]
+    status = _wait("campaign", lambda: {"c": personalize.describe_campaign(campaignArn=campaign)["campaign"][
+        "status"]})
+    if status["c"] != "ACTIVE":
+        raise DemoFailed(f"campaign {campaign} ended {status['c']}")
+    _say(f"  {campaign}  (no provisioned capacity: it costs nothing while idle)")
+
     # Tailor's dataset snapshots are plain .npz files in your own bucket: read them back directly.
     rows = {}
     for dataset_type in datasets:
@@ -123,7 +151,7 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tailor-artifacts", Prefix=prefix).get("Contents", [])]
         rows[dataset_type] = _rows_in_snapshot(s3, f"s3://tailor-artifacts/{keys[-1]}") if keys else 0
     return {"group": group, "datasets": datasets, "jobs": statuses, "rows": rows,
-            "trackingId": tracker["trackingId"], "filter": filter_arn}
+            "trackingId": tracker["trackingId"], "filter": filter_arn, "metrics": metrics, "campaign": campaign}
 
 
 def run_demo(port: int = 0) -> int:
@@ -144,5 +172,10 @@ def run_demo(port: int = 0) -> int:
     for dataset_type in result["datasets"]:
         _say(f"  {dataset_type:<14}{result['jobs'][dataset_type]:<14}{result['rows'][dataset_type]:>8,}")
     _say(f"  filter        {result['filter']}")
-    _say("\nThe data is in; training, campaigns and real-time recommendations follow in the next releases.")
+    _say(f"\n  {'solution version':<28}" + "".join(f"{name:>10}" for name, _ in METRICS))
+    for recipe, values in result["metrics"].items():
+        _say(f"  {recipe:<28}" + "".join(f"{values[key]:>10.4f}" for _, key in METRICS))
+    _say(f"  campaign      {result['campaign']}  ACTIVE")
+    _say("\nThe models are .npz files in s3://tailor-artifacts/models/.\n"
+         "Real-time recommendations and events from the campaign follow in the next release.")
     return 0
