@@ -65,8 +65,7 @@ class BlobStore(Protocol):
     def open(self, uri: str) -> IO[bytes]:
         """A readable binary stream; FileNotFoundError if the object does not exist."""
 
-    def put(self, uri: str, data: bytes | IO[bytes]) -> None:
-        """Write an object from bytes or a readable binary stream (read from its current position)."""
+    def put(self, uri: str, data: bytes) -> None: ...
 
     def create(self, uri: str) -> AbstractContextManager[IO[bytes]]:
         """A writable stream (not seekable) for an object too big to hold twice in memory; the object appears when

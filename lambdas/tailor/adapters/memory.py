@@ -20,10 +20,9 @@ class MemoryBlobStore:
                 raise FileNotFoundError(uri)
             return io.BytesIO(self._objects[uri])
 
-    def put(self, uri: str, data: bytes | IO[bytes]) -> None:
-        content = bytes(data) if isinstance(data, bytes | bytearray | memoryview) else data.read()
+    def put(self, uri: str, data: bytes) -> None:
         with self._lock:
-            self._objects[uri] = content
+            self._objects[uri] = bytes(data)
 
     @contextmanager
     def create(self, uri: str) -> Iterator[IO[bytes]]:

@@ -122,7 +122,7 @@ class S3BlobStore:
             raise _translate(err, uri, uri) from None
         return io.BufferedReader(_BodyReader(resp["Body"]), buffer_size=1 << 20)
 
-    def put(self, uri: str, data: bytes | IO[bytes]) -> None:
+    def put(self, uri: str, data: bytes) -> None:
         bucket, key = split_uri(uri)
         self._s3.put_object(Bucket=bucket, Key=key, Body=data)
 
