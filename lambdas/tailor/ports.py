@@ -68,8 +68,9 @@ class BlobStore(Protocol):
     def put(self, uri: str, data: bytes) -> None: ...
 
     def create(self, uri: str) -> AbstractContextManager[IO[bytes]]:
-        """A writable stream (not seekable) for an object too big to hold twice in memory; the object appears when
-        the block exits normally and not at all (nothing half-written) when it raises."""
+        """A writable binary stream for an object too big to hold twice in memory (the S3 store spools it to local
+        disk); the object appears when the block exits normally and not at all (nothing half-written) when it
+        raises."""
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         """URIs of the objects under a prefix, in key order."""

@@ -1,4 +1,4 @@
-"""The S3 blob store's streaming writer under moto: parts, small objects, nothing left behind on failure."""
+"""The S3 blob store's spooled writer under moto: multipart beyond the limit, one put below, nothing on failure."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from tailor.adapters.s3 import S3BlobStore
 
 @pytest.fixture
 def store(aws, monkeypatch):
-    monkeypatch.setattr(s3_adapter._MultipartWriter, "PART", 5 << 20)  # S3's smallest part, to exercise several
+    # S3's smallest part and a low threshold, to exercise the multipart path with small data
+    monkeypatch.setattr(s3_adapter, "SINGLE_PUT_LIMIT", 8 << 20)
+    monkeypatch.setattr(s3_adapter, "PART_SIZE", 5 << 20)
     return S3BlobStore(aws.client("s3"))
 
 
@@ -43,7 +45,7 @@ def test_a_small_object_is_one_put(store, aws):
 
 def test_a_failed_write_leaves_no_object_and_no_upload(store, aws):
     with pytest.raises(RuntimeError), store.create("s3://artifacts/broken.bin") as out:
-        out.write(b"x" * (6 << 20))  # one part already uploaded
+        out.write(b"x" * (9 << 20))  # past the multipart threshold
         raise RuntimeError("training crashed while writing")
     with pytest.raises(FileNotFoundError):
         store.open("s3://artifacts/broken.bin")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 
@@ -39,61 +41,10 @@ class _BodyReader(io.RawIOBase):
         super().close()
 
 
-class _MultipartWriter(io.RawIOBase):
-    """A write-only stream that uploads an object in parts, so only one part is ever held in memory.
-
-    Objects smaller than a part go up in one PutObject; larger ones as a multipart upload, completed by `commit` and
-    aborted by `abort` (S3 then keeps nothing of it)."""
-
-    PART = 64 << 20  # bytes per part: S3 needs at least 5 MiB (but the last) and at most 10,000 parts (640 GiB here)
-
-    def __init__(self, client: Any, bucket: str, key: str) -> None:
-        self._s3, self._bucket, self._key = client, bucket, key
-        self._buffer = bytearray()
-        self._written = 0
-        self._upload_id: str | None = None
-        self._parts: list[dict[str, Any]] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._written
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        self._buffer += view
-        self._written += len(view)
-        while len(self._buffer) >= self.PART:
-            self._upload(bytes(self._buffer[: self.PART]))
-            del self._buffer[: self.PART]
-        return len(view)
-
-    def _upload(self, chunk: bytes) -> None:
-        if self._upload_id is None:
-            self._upload_id = self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._key)["UploadId"]
-        number = len(self._parts) + 1
-        etag = self._s3.upload_part(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
-                                    PartNumber=number, Body=chunk)["ETag"]
-        self._parts.append({"ETag": etag, "PartNumber": number})
-
-    def commit(self) -> None:
-        if self._upload_id is None:
-            self._s3.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
-        else:
-            if self._buffer:
-                self._upload(bytes(self._buffer))
-            self._s3.complete_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
-                                               MultipartUpload={"Parts": self._parts})
-        self._buffer.clear()
-        super().close()
-
-    def abort(self) -> None:
-        if self._upload_id is not None:
-            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
-            self._upload_id = None
-        self._buffer.clear()
-        super().close()
+# Artifacts are spooled to local disk and uploaded from there: memory holds no second copy of a model that may be
+# gigabytes, and one PutObject (streamed from the file) is used up to this size, a multipart upload beyond it.
+SINGLE_PUT_LIMIT = 4 << 30  # S3 allows 5 GiB in one PutObject
+PART_SIZE = 256 << 20
 
 
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
@@ -129,13 +80,13 @@ class S3BlobStore:
     @contextmanager
     def create(self, uri: str) -> Iterator[IO[bytes]]:
         bucket, key = split_uri(uri)
-        writer = _MultipartWriter(self._s3, bucket, key)
-        try:
-            yield writer  # type: ignore[misc]  # a RawIOBase is a binary stream
-        except BaseException:
-            writer.abort()
-            raise
-        writer.commit()
+        with tempfile.TemporaryFile() as spool:
+            yield spool
+            spool.seek(0)
+            # No threads: local mode serialises every call into moto, which is not thread-safe.
+            config = TransferConfig(multipart_threshold=SINGLE_PUT_LIMIT, multipart_chunksize=PART_SIZE,
+                                    use_threads=False)
+            self._s3.upload_fileobj(spool, bucket, key, Config=config)
 
     def list(self, uri_prefix: str) -> Iterator[str]:
         bucket, prefix = split_uri(uri_prefix)
