@@ -348,8 +348,9 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     lines += ["", textwrap.fill(
         "EASE's dense inverse is the cost: n³ time and n² · 4 bytes at n items (1.6 GB at 20,000), whatever the "
         "number of events, which is why 1M events over 20,000 items take longer than ALS by far more than 12M "
-        "events do. The job holds the model and its serialised artifact at once for a moment (the job peak above "
-        "the fit peak); its held-out fit and evaluation (GetSolutionMetrics) make it about twice the fit.", 120)]
+        "events do. The job's peak is above the fit's because it also holds the dataset snapshot and the held-out "
+        "split (the artifact is spooled to disk, not held in memory); its held-out fit and evaluation "
+        "(GetSolutionMetrics) make it about twice the fit.", 120)]
     return lines
 
 
