@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, Size, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -26,6 +26,9 @@ CODE_EXCLUDES = ["**/tests", "**/__pycache__", "**/*.pyc", "*.egg-info", "traini
 # API Gateway gives up on an integration after 29 s.
 CONTROL_PLANE_TIMEOUT = Duration.seconds(29)
 WORKFLOW_TIMEOUT = Duration.minutes(15)
+# Training spools the model artifact to /tmp before uploading it (the dense EASE part is n² · 4 bytes): 4 GiB holds a
+# 30,000-item model, beyond what the workflow's memory trains anyway. Lambda's default is 512 MB (about 11,000 items).
+WORKFLOW_TMP = Size.gibibytes(4)
 JOBS_TIMEOUT = Duration.hours(2)
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
@@ -76,6 +79,7 @@ class Functions(Construct):
             memory_mb=config.workflow_memory_mb,
             timeout=WORKFLOW_TIMEOUT,
             environment=environment,
+            tmp=WORKFLOW_TMP,
         )
         self.jobs_state_machine = self._jobs_state_machine(self.workflow_function)
         self.control_plane_function = self._function(
@@ -128,6 +132,7 @@ class Functions(Construct):
         memory_mb: int,
         timeout: Duration,
         environment: Mapping[str, str],
+        tmp: Size | None = None,
     ) -> lambda_.Function:
         """A Python Lambda with its own log group and a role that may only write to that log group."""
         log_group = logs.LogGroup(
@@ -153,6 +158,7 @@ class Functions(Construct):
             layers=[self.layer],
             memory_size=memory_mb,
             timeout=timeout,
+            ephemeral_storage_size=tmp,
             environment=dict(environment),
             description=description,
             role=role,

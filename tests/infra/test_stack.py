@@ -249,6 +249,8 @@ def test_workflow_function_does_not_get_the_state_machine_arn(template: Template
     variables = function["Properties"]["Environment"]["Variables"]
     assert tailor_config.ENV_STATE_MACHINE_ARN not in variables
     assert tailor_config.ENV_RESOURCES_TABLE in variables
+    # Training spools model artifacts to /tmp: more than Lambda's default 512 MB
+    assert function["Properties"]["EphemeralStorage"] == {"Size": 4096}
 
 
 def test_functions_share_one_dependencies_layer(template: Template) -> None:
