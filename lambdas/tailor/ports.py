@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -45,9 +45,11 @@ class ResourceStore(Protocol):
         internal_changes: Mapping[str, Any] | None = None,
         expect_status: frozenset[str] | None = None,
         remove: tuple[str, ...] = (),
+        check: Callable[[Resource], None] | None = None,
     ) -> Resource:
         """Apply changes atomically; ResourceInUseException if the status is not one of expect_status,
-        ResourceNotFoundException if it is gone."""
+        ResourceNotFoundException if it is gone. `check` sees the resource as it is just before the write (every
+        attempt, so a concurrent writer cannot slip past it) and raises to refuse the change."""
 
     def delete(self, arn: str) -> None:
         """Remove the resource and release the locks it was created with."""

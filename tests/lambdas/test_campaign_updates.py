@@ -70,3 +70,29 @@ def test_an_update_to_a_version_that_is_gone_fails_with_the_reason(svc, launcher
     assert failed["solutionVersionArn"] == versions[0]
     assert failed["latestCampaignUpdate"]["status"] == "CREATE FAILED"
     assert versions[1] in failed["latestCampaignUpdate"]["failureReason"]
+
+
+def test_of_two_racing_updates_one_wins_and_the_other_is_refused(svc, launcher, versions, campaign, monkeypatch):
+    # Given update A, which reads the campaign, and update B, which commits between A's read and A's write
+    store, real_get = svc.store, svc.store._get_item
+    campaign_reads = []
+
+    def racing_get(arn):
+        item = real_get(arn)
+        if arn == campaign:
+            campaign_reads.append(arn)
+            if len(campaign_reads) == 2:  # A's read inside store.update, just before its write
+                campaigns.update_campaign(svc, {"campaignArn": campaign, "minProvisionedTPS": 7})
+        return item
+
+    monkeypatch.setattr(store, "_get_item", racing_get)
+    # When A writes, its version check fails, it re-reads, and sees B's update in flight
+    with pytest.raises(ResourceInUseException):
+        campaigns.update_campaign(svc, {"campaignArn": campaign, "solutionVersionArn": versions[1]})
+    monkeypatch.undo()
+    # Then B's update is the one pending, launched once, and applying it keeps the version A wanted out
+    assert [job for job, _ in launcher.launched] == ["update-campaign"]
+    assert describe(svc, campaign)["latestCampaignUpdate"]["minProvisionedTPS"] == 7
+    launcher.run_all(svc)
+    done = describe(svc, campaign)
+    assert done["minProvisionedTPS"] == 7 and done["solutionVersionArn"] == versions[0]

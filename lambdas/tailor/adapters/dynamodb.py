@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -115,8 +115,9 @@ class DynamoResourceStore:
         internal_changes: Mapping[str, Any] | None = None,
         expect_status: frozenset[str] | None = None,
         remove: tuple[str, ...] = (),
+        check: Callable[[Resource], None] | None = None,
     ) -> Resource:
-        # Optimistic concurrency: read, change, write back only if nobody wrote in between.
+        # Optimistic concurrency: read, check, change, write back only if nobody wrote in between.
         for _ in range(_MAX_RETRIES):
             item = self._get_item(arn)
             if item is None:
@@ -126,6 +127,8 @@ class DynamoResourceStore:
                 raise ResourceInUseException(
                     f"{arn} is in status {current.status}; expected one of {sorted(expect_status)}"
                 )
+            if check is not None:
+                check(current)
             current.doc.update(doc_changes)
             for key in remove:
                 current.doc.pop(key, None)

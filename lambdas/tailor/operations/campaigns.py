@@ -98,9 +98,7 @@ def update_campaign(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         raise ResourceInUseException(
             f"Campaign {campaign.arn} is in status {campaign.status}; it can be updated when ACTIVE or CREATE FAILED"
         )
-    pending = (campaign.doc.get("latestCampaignUpdate") or {}).get("status")
-    if pending in common.IN_FLIGHT:
-        raise ResourceInUseException(f"Campaign {campaign.arn} already has an update in status {pending}")
+    _no_update_in_flight(campaign)
     version_arn = req.get("solutionVersionArn") or campaign.doc["solutionVersionArn"]
     version = _active_version(svc, version_arn)
     if (version.parent or version.doc["solutionArn"]) != campaign.parent:
@@ -119,15 +117,20 @@ def update_campaign(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         "creationDateTime": now,
         "lastUpdatedDateTime": now,
     }
+    # Checked again at the write: of two UpdateCampaign calls racing, one wins and the other is refused.
     svc.store.update(campaign.arn, {"latestCampaignUpdate": update, "lastUpdatedDateTime": now},
-                     expect_status=UPDATABLE)
+                     expect_status=UPDATABLE, check=_no_update_in_flight)
     svc.launcher.launch("update-campaign", campaign.arn)
     return {"campaignArn": campaign.arn}
 
 
 def delete_campaign(svc: Service, req: dict[str, Any]) -> None:
     campaign = common.get(svc, req["campaignArn"], KIND)
+    _no_update_in_flight(campaign)
+    common.start_delete(svc, campaign)
+
+
+def _no_update_in_flight(campaign: Resource) -> None:
     pending = (campaign.doc.get("latestCampaignUpdate") or {}).get("status")
     if pending in common.IN_FLIGHT:
         raise ResourceInUseException(f"Campaign {campaign.arn} has an update in status {pending}; wait for it")
-    common.start_delete(svc, campaign)
