@@ -57,6 +57,10 @@ def test_the_model_is_an_open_npz_in_the_artifacts_bucket(personalize, tailor, t
         meta = json.loads(str(npz["__meta__"]))
         assert meta["recipe"] == "aws-popularity-count"
         assert len(npz["item_ids"]) == 40
+        # Each user's recent events travel with the model (serving folds them in and filters read them)
+        indptr = npz["history.indptr"]
+        assert len(indptr) == len(npz["user_ids"]) + 1 and indptr[-1] == len(npz["history.items"]) == 1200
+        assert meta["history_per_event_type"] == 100
 
 
 def test_too_little_data_fails_with_the_shortfall(personalize, tailor, s3, group, make_dataset):

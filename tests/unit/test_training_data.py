@@ -22,6 +22,7 @@ from tailor.training.data import (
     describe_shortfall,
     options_from_solution,
     parse_event_weights,
+    recent_history,
 )
 
 Row = tuple[str, str, int, str | None, float | None]  # USER_ID, ITEM_ID, TIMESTAMP, EVENT_TYPE, EVENT_VALUE
@@ -519,3 +520,24 @@ def test_check_minimum_without_filters_and_custom_limits() -> None:
     # A plain InteractionData (no filter report) is checked the same way
     plain = InteractionData(**{f.name: getattr(data, f.name) for f in dataclasses.fields(InteractionData)})
     assert describe_shortfall(plain, min_interactions=10, min_users_with_two=3) == reason
+
+
+def test_recent_history_keeps_each_users_newest_events_per_event_type_in_time_order() -> None:
+    # Given user 0 with 150 clicks then 20 buys interleaved at the end, user 1 with no events, user 2 with 3 clicks
+    types = [0] * 140 + [1, 0] * 10 + [1] * 10
+    n0 = len(types)
+    data = InteractionData(
+        user_ids=np.array(["a", "b", "c"]), item_ids=np.array([f"i{i}" for i in range(200)]),
+        users=np.array([0] * n0 + [2] * 3, dtype=np.int32),
+        items=np.array([*range(n0), 5, 6, 7], dtype=np.int32) % 200,
+        timestamps=np.arange(n0 + 3, dtype=np.int64), weights=np.ones(n0 + 3, dtype=np.float32),
+        event_types=np.array([*types, 0, 0, 0], dtype=np.int16), event_type_names=("click", "buy"))
+    history = recent_history(data, per_event_type=100)
+    # Then user 0 keeps the newest 100 clicks and all 20 buys, oldest first; user 1 has none; user 2 all 3
+    assert history["indptr"].tolist() == [0, 120, 120, 123]
+    kept_times = history["timestamps"][:120]
+    assert (np.diff(kept_times) > 0).all()
+    clicks = kept_times[history["event_types"][:120] == 0]
+    assert len(clicks) == 100 and clicks[-1] == n0 - 11  # the last click comes before the final 10 buys
+    assert (history["event_types"][:120] == 1).sum() == 20
+    assert history["items"][120:].tolist() == [5, 6, 7]

@@ -483,3 +483,33 @@ def check_minimum(
     reason = describe_shortfall(data, min_interactions=min_interactions, min_users_with_two=min_users_with_two)
     if reason is not None:
         raise TrainingFailed(reason)
+
+
+HISTORY_PER_EVENT_TYPE = 100  # what Personalize's interaction filters consider per user and event type (§4.4)
+
+
+def recent_history(data: InteractionData, per_event_type: int = HISTORY_PER_EVENT_TYPE) -> dict[str, np.ndarray]:
+    """Each user's newest `per_event_type` events of every event type, in time order, as CSR-style arrays over the
+    user index (`indptr`, then per event `items`, `weights`, `timestamps`, `event_types`).
+
+    The model artifact carries them, so serving reads a known user's history (what the model folds in, what
+    interaction filters look at) with the model instead of from the dataset snapshot."""
+    users = np.asarray(data.users, dtype=np.int64)
+    types = np.asarray(data.event_types, dtype=np.int64)
+    # Events are sorted by (user, time); a stable sort by (user, type) keeps time order inside each group.
+    by_group = np.lexsort((types, users))
+    group_key = users[by_group] * (int(types.max(initial=0)) + 2) + (types[by_group] + 1)
+    group_end = np.r_[np.flatnonzero(group_key[1:] != group_key[:-1]), len(group_key) - 1]
+    sizes = np.diff(np.r_[-1, group_end])
+    from_newest = np.repeat(group_end, sizes) - np.arange(len(group_key))  # 0 = the group's newest event
+    keep = np.zeros(len(users), dtype=bool)
+    keep[by_group[from_newest < per_event_type]] = True
+    kept = np.flatnonzero(keep)  # back in (user, time) order
+    counts = np.bincount(users[kept], minlength=data.n_users)
+    return {
+        "indptr": np.r_[0, np.cumsum(counts)].astype(np.int64),
+        "items": np.asarray(data.items, dtype=np.int32)[kept],
+        "weights": np.asarray(data.weights, dtype=np.float32)[kept],
+        "timestamps": np.asarray(data.timestamps, dtype=np.int64)[kept],
+        "event_types": np.asarray(data.event_types, dtype=np.int16)[kept],
+    }
