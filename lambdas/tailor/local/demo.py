@@ -54,6 +54,13 @@ def _wait(label: str, describe: Callable[[], dict[str, str]], timeout: float = 6
     return statuses
 
 
+def _require_active(label: str, statuses: dict[str, str], reason: Callable[[str], str | None]) -> None:
+    """DemoFailed naming each resource that did not end ACTIVE, with its failureReason."""
+    failed = {key: reason(key) for key, status in statuses.items() if status != "ACTIVE"}
+    if failed:
+        raise DemoFailed(f"{label} failed: {failed}")
+
+
 def _sample() -> tuple[Any, dict[str, Any]]:
     folder = resources.files("tailor.local").joinpath("sample/airline")
     return folder, json.loads(folder.joinpath("schemas.json").read_text())
@@ -103,10 +110,8 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
     }
     statuses = _wait("imports", lambda: {t: personalize.describe_dataset_import_job(datasetImportJobArn=j)[
         "datasetImportJob"]["status"] for t, j in jobs.items()})
-    failed = {t: personalize.describe_dataset_import_job(datasetImportJobArn=jobs[t])["datasetImportJob"].get(
-        "failureReason") for t, s in statuses.items() if s != "ACTIVE"}
-    if failed:
-        raise DemoFailed(f"imports failed: {failed}")
+    _require_active("imports", statuses, lambda t: personalize.describe_dataset_import_job(
+        datasetImportJobArn=jobs[t])["datasetImportJob"].get("failureReason"))
 
     _say("\n4. Event tracker (for real-time events) and a filter")
     tracker = personalize.create_event_tracker(name=f"{GROUP}-tracker", datasetGroupArn=group)
@@ -129,10 +134,8 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
                 for r, a in solutions.items()}
     trained = _wait("training", lambda: {r: personalize.describe_solution_version(solutionVersionArn=v)[
         "solutionVersion"]["status"] for r, v in versions.items()})
-    failed = {r: personalize.describe_solution_version(solutionVersionArn=versions[r])["solutionVersion"].get(
-        "failureReason") for r, s in trained.items() if s != "ACTIVE"}
-    if failed:
-        raise DemoFailed(f"training failed: {failed}")
+    _require_active("training", trained, lambda r: personalize.describe_solution_version(
+        solutionVersionArn=versions[r])["solutionVersion"].get("failureReason"))
     metrics = {r: personalize.get_solution_metrics(solutionVersionArn=v)["metrics"] for r, v in versions.items()}
 
     _say("\n6. A campaign serving the user-personalization version")
