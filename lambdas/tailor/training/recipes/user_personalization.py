@@ -196,9 +196,11 @@ class UserPersonalization:
         seen = np.flatnonzero(np.bincount(data.items, minlength=data.n_items))
         if len(seen) > cfg.ease_max_items:
             seen = np.sort(seen[np.argsort(-counts[seen], kind="stable")[: cfg.ease_max_items]])
-        # Transitions first: their dense counting block is freed before EASE allocates its own.
-        indptr, indices, values = _transitions(data, weights, cfg)
-        ease_b = _ease(data, seen, weights, cfg.l2)
+        # Both parts read each user's sequence of distinct items (one sort of the events, shared). Transitions first:
+        # their dense counting block is freed before EASE allocates its own.
+        sequences = user_sequences(data, weights)
+        indptr, indices, values = _transitions(sequences, data.n_items, cfg)
+        ease_b = _ease(sequences, data.n_users, data.n_items, seen, cfg.l2)
         return UserPersonalizationModel(
             n_items=data.n_items,
             ease_items=seen,
@@ -233,8 +235,12 @@ class UserPersonalization:
         )
 
 
-def _ease(data: InteractionData, items: np.ndarray, weights: np.ndarray, l2: float) -> np.ndarray:
-    """EASE's B over `items` (float32, C order, diag 0), X holding each user's heaviest event weight per item.
+Sequences = tuple[np.ndarray, np.ndarray, np.ndarray]  # users, items, weights: see user_sequences
+
+
+def _ease(sequences: Sequences, n_users: int, n_items: int, items: np.ndarray, l2: float) -> np.ndarray:
+    """EASE's B over `items` (float32, C order, diag 0), X holding each user's heaviest event weight per item (one
+    entry per user and item: repeats would otherwise let one heavy clicker dominate an item's co-occurrences).
 
     Single precision throughout: λ keeps XᵀX + λI well conditioned (eigenvalues ≥ λ), LAPACK's float32 Cholesky is
     about 2.5x faster than float64, and the only dense n x n buffer is the one LAPACK works in, so fit memory is about
@@ -243,21 +249,12 @@ def _ease(data: InteractionData, items: np.ndarray, weights: np.ndarray, l2: flo
     n = len(items)
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    position = np.full(data.n_items, -1, dtype=np.int64)
+    users, seq_items, weights = sequences
+    position = np.full(n_items, -1, dtype=np.int64)
     position[items] = np.arange(n)
-    col = position[data.items]
+    col = position[seq_items]
     keep = col >= 0
-    # Repeats would otherwise sum into the Gram and let one heavy clicker dominate an item's co-occurrences.
-    key = data.users[keep].astype(np.int64) * n + col[keep]
-    order = np.argsort(key, kind="stable")
-    key, w = key[order], weights[keep][order]
-    del order
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    x = sp.csr_array(
-        (np.maximum.reduceat(w, starts).astype(np.float32), (key[starts] // n, key[starts] % n)),
-        shape=(data.n_users, n),
-    )
-    del key, w, starts
+    x = sp.csr_array((weights[keep].astype(np.float32), (users[keep], col[keep])), shape=(n_users, n))
     # P is built in place in one Fortran-ordered buffer, which LAPACK factors and inverts without copies.
     p = _upper_gram(x, l2)
     factor, info = scipy.linalg.lapack.spotrf(p, lower=False, clean=False, overwrite_a=True)
@@ -313,7 +310,7 @@ def history_sequence(items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray
     return distinct[order], heaviest[order]
 
 
-def user_sequences(data: InteractionData, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def user_sequences(data: InteractionData, weights: np.ndarray) -> Sequences:
     """Every user's sequence (see history_sequence): users, items and weights of each user's first event per item, in
     the data's (user, time) order, the weight being the heaviest of the user's events on that item."""
     key = np.asarray(data.users, dtype=np.int64) * max(data.n_items, 1) + np.asarray(data.items, dtype=np.int64)
@@ -329,7 +326,7 @@ def user_sequences(data: InteractionData, weights: np.ndarray) -> tuple[np.ndarr
 
 
 def _transitions(
-    data: InteractionData, weights: np.ndarray, cfg: UserPersonalizationConfig
+    sequences: Sequences, n_items: int, cfg: UserPersonalizationConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row-normalised CSR arrays of T[i, j]: how often j followed i within `bptt` items of the same user's sequence.
 
@@ -338,8 +335,8 @@ def _transitions(
     counts are summed into a dense block of rows (all of them up to 20,000 items), which is far faster than summing
     sparse pairs: bptt gaps make bptt pairs per item of a sequence.
     """
-    n = data.n_items
-    users, items, weights = user_sequences(data, weights)
+    n = n_items
+    users, items, weights = sequences
     max_gap = min(cfg.bptt, len(items) - 1) if cfg.sequential_weight > 0 else 0
     rows_per_block = max(1, min(n, _DENSE_ENTRIES // max(n, 1)))
     counts = np.zeros(n, dtype=np.int64)
