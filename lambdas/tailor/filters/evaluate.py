@@ -86,6 +86,22 @@ class UserInteractions:
     event_types: np.ndarray  # str, same length
 
 
+def newest_per_group(groups: np.ndarray, limit: int) -> np.ndarray:
+    """Over events in time order, labelled by group (an event type; a user and event type): True for each group's
+    `limit` newest events. The cut interaction filters apply (MAX_INTERACTIONS_PER_EVENT_TYPE)."""
+    groups = np.asarray(groups).reshape(-1)
+    if groups.size == 0:
+        return np.zeros(0, dtype=bool)
+    _, codes = np.unique(groups, return_inverse=True)
+    codes = codes.reshape(-1)
+    order = np.argsort(codes, kind="stable")  # by group, oldest first within a group
+    ends = np.cumsum(np.bincount(codes))
+    from_newest = ends[codes[order]] - 1 - np.arange(len(order))
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[order[from_newest < limit]] = True
+    return keep
+
+
 # --- filterValues -------------------------------------------------------------------------------------------
 
 
@@ -347,14 +363,7 @@ class _Context:
         types = np.strings.lower(np.asarray(self.history.event_types, dtype=np.str_))
         if types.shape != items.shape:
             raise ValueError("UserInteractions.items and event_types differ in length")
-        _, group = np.unique(types, return_inverse=True)
-        group = group.reshape(-1)
-        order = np.argsort(group, kind="stable")  # by type, oldest first within a type
-        ends = np.cumsum(np.bincount(group))
-        from_newest = ends[group[order]] - 1 - np.arange(len(order))
-        keep = np.zeros(len(items), dtype=bool)
-        keep[order[from_newest < MAX_INTERACTIONS_PER_EVENT_TYPE]] = True
-        keep &= (items >= 0) & (items < self.length)
+        keep = newest_per_group(types, MAX_INTERACTIONS_PER_EVENT_TYPE) & (items >= 0) & (items < self.length)
         return items[keep], types[keep]
 
     @cached_property

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tailor.filters.evaluate import MAX_INTERACTIONS_PER_EVENT_TYPE, newest_per_group
 from tailor.snapshot import Column, Snapshot
 from tailor.training.base import InteractionData, TrainingFailed
 
@@ -485,10 +486,9 @@ def check_minimum(
         raise TrainingFailed(reason)
 
 
-HISTORY_PER_EVENT_TYPE = 100  # what Personalize's interaction filters consider per user and event type (§4.4)
-
-
-def recent_history(data: InteractionData, per_event_type: int = HISTORY_PER_EVENT_TYPE) -> dict[str, np.ndarray]:
+def recent_history(
+    data: InteractionData, per_event_type: int = MAX_INTERACTIONS_PER_EVENT_TYPE
+) -> dict[str, np.ndarray]:
     """Each user's newest `per_event_type` events of every event type, in time order, as CSR-style arrays over the
     user index (`indptr`, then per event `items`, `weights`, `timestamps`, `event_types`).
 
@@ -496,15 +496,8 @@ def recent_history(data: InteractionData, per_event_type: int = HISTORY_PER_EVEN
     interaction filters look at) with the model instead of from the dataset snapshot."""
     users = np.asarray(data.users, dtype=np.int64)
     types = np.asarray(data.event_types, dtype=np.int64)
-    # Events are sorted by (user, time); a stable sort by (user, type) keeps time order inside each group.
-    by_group = np.lexsort((types, users))
-    group_key = users[by_group] * (int(types.max(initial=0)) + 2) + (types[by_group] + 1)
-    group_end = np.r_[np.flatnonzero(group_key[1:] != group_key[:-1]), len(group_key) - 1]
-    sizes = np.diff(np.r_[-1, group_end])
-    from_newest = np.repeat(group_end, sizes) - np.arange(len(group_key))  # 0 = the group's newest event
-    keep = np.zeros(len(users), dtype=bool)
-    keep[by_group[from_newest < per_event_type]] = True
-    kept = np.flatnonzero(keep)  # back in (user, time) order
+    # Events are in (user, time) order; a group is one user's events of one type (types start at -1).
+    kept = np.flatnonzero(newest_per_group(users * (int(types.max(initial=0)) + 2) + (types + 1), per_event_type))
     counts = np.bincount(users[kept], minlength=data.n_users)
     return {
         "indptr": np.r_[0, np.cumsum(counts)].astype(np.int64),

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tailor.filters.evaluate import MAX_INTERACTIONS_PER_EVENT_TYPE
 from tailor.operations import common
 from tailor.operations.catalog import find_recipe
 from tailor.operations.solutions import CREATE_STOPPED, CREATE_STOPPING, sync_latest
@@ -86,7 +87,7 @@ def _write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], mode
     """The .npz artifact, streamed: a model may be gigabytes, and is never held twice."""
     meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
             "metrics": dict(metrics), "event_types": list(data.event_type_names),
-            "history_per_event_type": training_data.HISTORY_PER_EVENT_TYPE}
+            "history_per_event_type": MAX_INTERACTIONS_PER_EVENT_TYPE}
     arrays: dict[str, Any] = {f"model.{k}": v for k, v in model.arrays().items()}
     arrays.update({f"history.{k}": v for k, v in training_data.recent_history(data).items()})
     arrays.update(__meta__=np.array(json.dumps(meta)), user_ids=data.user_ids.astype(str),

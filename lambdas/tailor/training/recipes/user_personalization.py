@@ -200,7 +200,9 @@ class UserPersonalization:
         # their dense counting block is freed before EASE allocates its own.
         sequences = user_sequences(data, weights)
         indptr, indices, values = _transitions(sequences, data.n_items, cfg)
-        ease_b = _ease(sequences, data.n_users, data.n_items, seen, cfg.l2)
+        x = _history_matrix(sequences, data.n_users, data.n_items, seen)
+        del sequences  # before EASE's dense buffer
+        ease_b = _ease(x, cfg.l2)
         return UserPersonalizationModel(
             n_items=data.n_items,
             ease_items=seen,
@@ -238,23 +240,27 @@ class UserPersonalization:
 Sequences = tuple[np.ndarray, np.ndarray, np.ndarray]  # users, items, weights: see user_sequences
 
 
-def _ease(sequences: Sequences, n_users: int, n_items: int, items: np.ndarray, l2: float) -> np.ndarray:
-    """EASE's B over `items` (float32, C order, diag 0), X holding each user's heaviest event weight per item (one
-    entry per user and item: repeats would otherwise let one heavy clicker dominate an item's co-occurrences).
+def _history_matrix(sequences: Sequences, n_users: int, n_items: int, items: np.ndarray) -> sp.csr_array:
+    """EASE's X over `items`: each user's heaviest event weight per item, one entry per user and item (repeats would
+    otherwise let one heavy clicker dominate an item's co-occurrences)."""
+    users, seq_items, weights = sequences
+    position = np.full(n_items, -1, dtype=np.int64)
+    position[items] = np.arange(len(items))
+    col = position[seq_items]
+    keep = col >= 0
+    return sp.csr_array((weights[keep].astype(np.float32), (users[keep], col[keep])), shape=(n_users, len(items)))
+
+
+def _ease(x: sp.csr_array, l2: float) -> np.ndarray:
+    """EASE's B for the users x items matrix X (float32, C order, diag 0).
 
     Single precision throughout: λ keeps XᵀX + λI well conditioned (eigenvalues ≥ λ), LAPACK's float32 Cholesky is
     about 2.5x faster than float64, and the only dense n x n buffer is the one LAPACK works in, so fit memory is about
     n² · 4 bytes (1.6 GB at 20,000 items) on top of the data.
     """
-    n = len(items)
+    n = x.shape[1]
     if n == 0:
         return np.zeros((0, 0), dtype=np.float32)
-    users, seq_items, weights = sequences
-    position = np.full(n_items, -1, dtype=np.int64)
-    position[items] = np.arange(n)
-    col = position[seq_items]
-    keep = col >= 0
-    x = sp.csr_array((weights[keep].astype(np.float32), (users[keep], col[keep])), shape=(n_users, n))
     # P is built in place in one Fortran-ordered buffer, which LAPACK factors and inverts without copies.
     p = _upper_gram(x, l2)
     factor, info = scipy.linalg.lapack.spotrf(p, lower=False, clean=False, overwrite_a=True)
