@@ -13,6 +13,7 @@ from tailor.training.base import InteractionData
 from tailor.training.evaluation import (
     METRIC_KEYS,
     Split,
+    calibrate_temperature,
     evaluate,
     metric_keys,
     metrics_for_rankings,
@@ -337,3 +338,52 @@ def test_random_model_metrics_in_unit_interval(data_seed: int, model_seed: int) 
     metrics = evaluate(RandomModel(), data, sp)
     assert tuple(metrics) == METRIC_KEYS
     assert all(0.0 <= v <= 1.0 for v in metrics.values())
+
+
+class NoisyOracle:
+    """Scores each test user's targets `margin` above the rest, plus fixed noise: a known best temperature exists."""
+
+    def __init__(self, data: InteractionData, sp: Split, margin: float) -> None:
+        self.inner = OracleModel(data, sp, target_score=margin)
+        self.noise = np.random.default_rng(0).normal(0.0, 0.3, data.n_items)
+
+    def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
+        return np.asarray(self.inner.score(history_items, history_weights, history_times)) + self.noise
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {}
+
+
+def _mean_log_likelihood(model: NoisyOracle, data: InteractionData, sp: Split, temperature: float) -> float:
+    total, count = 0.0, 0
+    for inputs, targets in zip(sp.inputs, sp.targets, strict=True):
+        if not len(targets):
+            continue
+        raw = model.score(data.items[inputs], data.weights[inputs], data.timestamps[inputs])
+        scores = np.asarray(raw) / temperature
+        candidates = np.setdiff1d(np.arange(data.n_items), data.items[inputs])
+        log_z = np.log(np.sum(np.exp(scores[candidates] - scores.max()))) + scores.max()
+        total += float(np.sum(scores[targets] - log_z))
+        count += len(targets)
+    return total / count
+
+
+def test_calibrated_temperature_maximises_the_held_out_likelihood() -> None:
+    # Given a model that scores held-out targets higher than the rest, with noise
+    data = random_data(3, n_users=200, n_items=60)
+    sp = split(data, seed=1)
+    model = NoisyOracle(data, sp, margin=2.0)
+    # When the temperature is calibrated
+    t = calibrate_temperature(model, data, sp)
+    # Then no nearby temperature explains the targets better
+    best = _mean_log_likelihood(model, data, sp, t)
+    for other in (t / 1.5, t / 1.1, t * 1.1, t * 1.5):
+        assert _mean_log_likelihood(model, data, sp, other) <= best + 1e-9
+
+
+def test_temperature_is_one_when_nothing_can_be_calibrated() -> None:
+    data = random_data(4, n_users=20, n_items=10)
+    sp = split(data, seed=1)
+    assert calibrate_temperature(ConstantModel(np.zeros(10)), data, sp) == 1.0
+    assert calibrate_temperature(ConstantModel(np.arange(10.0)), data, Split(data, np.zeros(0, np.int64), [], [])) \
+        == 1.0

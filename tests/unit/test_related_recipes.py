@@ -30,7 +30,7 @@ def neighbours_of(model: Model, item: int) -> np.ndarray:
     """The items a RELATED_ITEMS request about `item` ranks above the popularity fallback, best first."""
     scores = model.score(*history(item))
     ranked = np.argsort(-scores, kind="stable")
-    return ranked[scores[ranked] > related._NEIGHBOUR_TIER]
+    return ranked[scores[ranked] > related.NEIGHBOUR_TIER]
 
 
 def with_metadata(data: InteractionData) -> InteractionData:

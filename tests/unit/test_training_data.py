@@ -20,6 +20,7 @@ from tailor.training.data import (
     build,
     check_minimum,
     describe_shortfall,
+    event_weight,
     options_from_solution,
     parse_event_weights,
     recent_history,
@@ -541,3 +542,15 @@ def test_recent_history_keeps_each_users_newest_events_per_event_type_in_time_or
     assert len(clicks) == 100 and clicks[-1] == n0 - 11  # the last click comes before the final 10 buys
     assert (history["event_types"][:120] == 1).sum() == 20
     assert history["items"][120:].tolist() == [5, 6, 7]
+
+
+def test_event_weight_weighs_one_event_as_build_weighs_imported_ones() -> None:
+    # Given a solution keeping purchases and clicks worth at least 2, with purchases weighing 5
+    options = EventOptions(event_value_threshold=None, weights={"purchase": 5.0}, per_type_thresholds={"click": 2.0})
+    # Then each event counts as training counts it, and the filtered-out ones not at all
+    assert event_weight(options, "purchase", None) == 5.0
+    assert event_weight(options, "click", 3.0) == 1.0
+    assert event_weight(options, "click", 1.0) is None
+    assert event_weight(options, "click", None) is None  # no value never passes a threshold
+    assert event_weight(EventOptions(event_type="watch"), "click", 1.0) is None
+    assert event_weight(EventOptions(event_value_threshold=0.5), "watch", 0.5) == 1.0

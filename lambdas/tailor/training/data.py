@@ -185,6 +185,21 @@ def parse_event_weights(text: object) -> dict[str, float]:
     return weights
 
 
+def event_weight(options: EventOptions, event_type: str, value: float | None) -> float | None:
+    """What one event counts for under a solution's options, exactly as `build` weighs an imported event: None when
+    eventType or a threshold drops it, else its type's weight (1.0 unless configured). Serving weighs the events put
+    since training with it, so a folded-in click counts what a trained one does."""
+    if options.event_type is not None and event_type != options.event_type:
+        return None
+    number = math.nan if value is None else float(value)
+    if options.event_value_threshold is not None and not number >= options.event_value_threshold:
+        return None
+    per_type = options.per_type_thresholds.get(event_type)
+    if per_type is not None and not number >= per_type:
+        return None
+    return float(options.weights.get(event_type, 1.0))
+
+
 # ---- building --------------------------------------------------------------------------------------------------
 
 
@@ -400,14 +415,7 @@ def _catalog(
     """(item_ids: warm then cold, item_features, item_created) from the Items dataset."""
     if items is None or "ITEM_ID" not in items.columns or items.columns["ITEM_ID"].vocab is None:
         return warm_ids, {}, None
-    id_col = items.columns["ITEM_ID"]
-    assert id_col.vocab is not None
-    codes = id_col.codes
-    # One row per item, the last where an id repeats (an import upserts, so this only guards a hand-made snapshot).
-    _, first_of_reversed = np.unique(codes[::-1], return_index=True)
-    rows = np.sort(len(codes) - 1 - first_of_reversed)
-    rows = rows[codes[rows] >= 0]
-    row_ids = id_col.vocab[codes[rows]]
+    rows, row_ids = id_rows(items.columns["ITEM_ID"])
 
     # warm_ids is sorted: a searchsorted hit is a warm item, the rest are cold.
     pos = np.searchsorted(warm_ids, row_ids)
@@ -422,14 +430,25 @@ def _catalog(
     for f in items.schema_fields:
         if f.name in _ITEM_KEY_COLUMNS:
             continue
-        features[f.name] = _aligned(items.columns[f.name], rows, index, n_items)
+        features[f.name] = aligned_values(items.columns[f.name], rows, index, n_items)
     created = None
     if "CREATION_TIMESTAMP" in items.columns:
-        created = _aligned(items.columns["CREATION_TIMESTAMP"], rows, index, n_items)
+        created = aligned_values(items.columns["CREATION_TIMESTAMP"], rows, index, n_items)
     return item_ids, features, created
 
 
-def _aligned(col: Column, rows: np.ndarray, index: np.ndarray, n_items: int) -> np.ndarray:
+def id_rows(id_col: Column) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, ids) of a string id column: one row per id, the last where an id repeats (an import upserts, so this
+    only guards a hand-made snapshot), in row order; null ids left out."""
+    assert id_col.vocab is not None
+    codes = id_col.codes
+    _, first_of_reversed = np.unique(codes[::-1], return_index=True)
+    rows = np.sort(len(codes) - 1 - first_of_reversed)
+    rows = rows[codes[rows] >= 0]
+    return rows, id_col.vocab[codes[rows]]
+
+
+def aligned_values(col: Column, rows: np.ndarray, index: np.ndarray, n_items: int) -> np.ndarray:
     """A column's values for `rows`, placed at item `index`: str with '' missing, else float64 with NaN missing.
 
     Booleans become 1.0 / 0.0; ints become float64 (exact up to 2**53)."""

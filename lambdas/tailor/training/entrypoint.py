@@ -83,15 +83,17 @@ def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
 
 
 def _write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
-                    metrics: Mapping[str, float]) -> None:
-    """The .npz artifact, streamed: a model may be gigabytes, and is never held twice."""
+                    metrics: Mapping[str, float], temperature: float) -> None:
+    """The .npz artifact, streamed: a model may be gigabytes, and is never held twice. tailor.serving reads it."""
     meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
             "metrics": dict(metrics), "event_types": list(data.event_type_names),
-            "history_per_event_type": MAX_INTERACTIONS_PER_EVENT_TYPE}
+            "history_per_event_type": MAX_INTERACTIONS_PER_EVENT_TYPE, "temperature": temperature,
+            "trained_at": time.time()}
     arrays: dict[str, Any] = {f"model.{k}": v for k, v in model.arrays().items()}
     arrays.update({f"history.{k}": v for k, v in training_data.recent_history(data).items()})
     arrays.update(__meta__=np.array(json.dumps(meta)), user_ids=data.user_ids.astype(str),
-                  item_ids=data.item_ids.astype(str))
+                  item_ids=data.item_ids.astype(str),
+                  item_events=np.bincount(data.items, minlength=data.n_items).astype(np.int64))
     np.savez(out, allow_pickle=False, **arrays)
 
 
@@ -172,12 +174,19 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     elif len(recipe_names) > 1:
         metrics = chosen.metrics
     else:
-        metrics = evaluation.evaluate(recipe.fit(split.train, params), data, split)
+        held_out_model = recipe.fit(split.train, params)
+        metrics = evaluation.evaluate(held_out_model, data, split)
+        temperature = evaluation.calibrate_temperature(held_out_model, data, split)
+        del held_out_model
     progress.step("offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     _check_stop(svc, arn)
 
-    del split  # the held-out copy of the events is not needed any more
     model = recipe.fit(data, params)  # the served model learns from every user, as Personalize's does
+    if perform_hpo or len(recipe_names) > 1:
+        # The search kept metrics, not models: calibrate the final model on the same held-out users (it has seen
+        # their targets, so T comes out a little sharper than on unseen data).
+        temperature = evaluation.calibrate_temperature(model, data, split)
+    del split  # the held-out copy of the events is not needed any more
     progress.step("fitted on all data")
     _check_stop(svc, arn)
 
@@ -185,7 +194,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
 
     prefix = model_prefix(svc, arn)
     with svc.blobs.create(prefix + "model.npz") as out:
-        _write_artifact(out, recipe_name, params, model, data, metrics)
+        _write_artifact(out, recipe_name, params, model, data, metrics, temperature)
     del model
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     progress.step(f"artifact written to {prefix}")

@@ -159,6 +159,65 @@ def evaluate(
     return metrics_for_rankings(rankings, [split.targets[i] for i in evaluated], n_items, None, ks)
 
 
+CALIBRATION_USERS = 300  # test users the softmax temperature is fitted on: enough for one scalar, cheap at any scale
+_CALIBRATION_CELLS = 6_000_000  # users x catalog items scored at once (about 50 MB): fewer users on a huge catalog
+
+
+def calibrate_temperature(model: Model, data: InteractionData, split: Split, max_users: int = CALIBRATION_USERS,
+                          seed: int = 0) -> float:
+    """The softmax temperature T that makes exp(score / T), normalised over the catalog minus the input, the best
+    probability of the held-out target items (maximum likelihood over up to `max_users` test users).
+
+    GetRecommendations reports `score` as that softmax over the whole catalog (reference §4.9), so a score reads as
+    the chance the item is the user's next one. One scalar per model; 1.0 when nothing can be calibrated (no test
+    user with a target, or scores that do not vary). `model` must have been fitted on `split.train`."""
+    evaluated = [i for i, t in enumerate(split.targets) if len(t)]
+    if not evaluated:
+        return 1.0
+    max_users = max(20, min(max_users, _CALIBRATION_CELLS // max(data.n_items, 1)))
+    if len(evaluated) > max_users:
+        evaluated = sorted(np.random.default_rng(seed).choice(evaluated, size=max_users, replace=False).tolist())
+    rows, targets = [], []
+    for i in evaluated:
+        idx = split.inputs[i]
+        row = np.array(model.score(data.items[idx], data.weights[idx], data.timestamps[idx]), dtype=np.float64)
+        row[~np.isfinite(row)] = np.nan
+        row[data.items[idx]] = np.nan  # the input's items are not candidates (as in evaluate)
+        rows.append(row)
+        targets.append(split.targets[i])
+    scores = np.vstack(rows)
+    spread = float(np.nanstd(scores)) if np.isfinite(scores).any() else 0.0
+    if not spread > 0:
+        return 1.0
+    lowest = np.nanmin(scores)
+    candidates = ~np.isnan(scores)
+    scores = np.where(candidates, scores, lowest)
+    owner = np.repeat(np.arange(len(targets)), [len(t) for t in targets])
+    target_scores = scores[owner, np.concatenate(targets)]
+
+    def log_likelihood(log_beta: float) -> float:
+        beta = math.exp(log_beta)
+        shifted = (scores - scores.max(axis=1, keepdims=True)) * beta
+        log_z = np.log(np.sum(np.exp(shifted) * candidates, axis=1)) + scores.max(axis=1) * beta
+        return float(np.mean(target_scores * beta - log_z[owner]))
+
+    # The log-likelihood is concave in beta = 1/T; a golden-section search on log(beta) around 1/spread finds it.
+    low, high = math.log(1e-3 / spread), math.log(1e4 / spread)
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = log_likelihood(a), log_likelihood(b)
+    for _ in range(40):
+        if fa < fb:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = log_likelihood(b)
+        else:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = log_likelihood(a)
+    return float(1.0 / math.exp((low + high) / 2))
+
+
 def metrics_for_rankings(
     rankings: Sequence[np.ndarray],
     targets: Sequence[np.ndarray],

@@ -25,7 +25,7 @@ _METADATA_WORK = 2_000_000_000
 # A history item older than this many half-lives weighs under 0.1%: reading further back changes no ranking.
 _READ_HALF_LIVES = 10
 # Scores: items with neighbour evidence score in (2, 3], the popularity fallback in [0, 1], the history's own items -1.
-_NEIGHBOUR_TIER = 2.0
+NEIGHBOUR_TIER = 2.0
 _OWN_ITEM = -1.0
 
 
@@ -162,7 +162,7 @@ class RelatedItemsModel:
             best = evidence.max()
             if best > 0:
                 hit = evidence > 0
-                scores[hit] = _NEIGHBOUR_TIER + evidence[hit] / best
+                scores[hit] = NEIGHBOUR_TIER + evidence[hit] / best
         scores[items] = _OWN_ITEM
         return scores
 

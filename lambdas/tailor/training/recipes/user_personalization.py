@@ -85,6 +85,9 @@ class UserPersonalizationConfig:
         return self.recency_half_life if self.recency_mask else 0.0
 
 
+_EASE_HALF_LIVES = 13.3  # 0.5 ** 13.3 = 1e-4
+
+
 class UserPersonalizationModel:
     """The fitted item-to-item parts; `score` folds one user's history in. See the module docstring."""
 
@@ -136,6 +139,10 @@ class UserPersonalizationModel:
         recency = weights * (0.5 ** (age / self.half_life)) if self.half_life > 0 else weights
         position = self.ease_position[items]
         covered = position >= 0
+        if self.half_life > 0:
+            # Items more than _EASE_HALF_LIVES half-lives back weigh under 1e-4 of the newest: reading their rows of B
+            # (the cost of a request) would not change a ranking.
+            covered &= age < _EASE_HALF_LIVES * self.half_life
         if covered.any():
             # Only the history's rows of B are read: O(len(history) · n) instead of O(n²). Items are distinct here.
             # In B's single precision: a float64 history would upcast every gathered row first (twice the traffic).
