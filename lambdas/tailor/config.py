@@ -10,6 +10,10 @@ ENV_STATE_MACHINE_ARN = "TAILOR_JOBS_STATE_MACHINE_ARN"
 ENV_TOKEN_SECRET = "TAILOR_TOKEN_SECRET"  # signs nextToken values; any stable string
 ENV_ACCOUNT_ID = "TAILOR_ACCOUNT_ID"  # optional; otherwise from STS or the Lambda context
 ENV_REGION = "AWS_REGION"
+# Seconds the runtime and events functions reuse what they read of campaigns, filters, trackers and datasets (a change
+# to one is seen within this long); 0 reads them on every request, as local mode does.
+ENV_CACHE_SECONDS = "TAILOR_CACHE_SECONDS"
+DEFAULT_CACHE_SECONDS = 2.0
 
 # The resources table: one item per resource (pk = ARN) plus name-lock items (pk = "name#<kind>#<name>").
 RESOURCES_PK = "pk"

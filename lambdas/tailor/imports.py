@@ -1,4 +1,7 @@
-"""Dataset import: CSV objects in the blob store, checked against the schema, into a columnar Snapshot."""
+"""Dataset import: CSV objects in the blob store, checked against the schema, into a columnar Snapshot.
+
+The same rules check one value at a time for the records and events put through personalize-events (convert_value).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import csv
 import gc
 import io
 import itertools
+import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -479,3 +484,80 @@ def _dtype(f: Field) -> np.dtype:
 
 def _join(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
+
+
+# ---- one value at a time (the `properties` of PutEvents / PutItems / PutUsers) -----------------------
+
+_WHAT = {"int": "an int", "long": "a long", "float": "a float", "double": "a double"}
+
+
+def convert_value(f: Field, value: object) -> str | float | None:
+    """A JSON value for field `f`, as the events store keeps it; ValueError saying what is wrong with it (the caller
+    names where the value was).
+
+    The rules are the CSV cell's: null (or "") only when the field is nullable, ids at most MAX_ID_LENGTH, each
+    '|'-separated categorical value at most MAX_CATEGORICAL_VALUE_LENGTH, int/long whole and in range, numbers
+    finite, booleans true/false. JSON numbers and booleans may also come as the text a CSV cell would hold ("12",
+    "true"). String fields want JSON strings. Numbers come back as float; booleans as 1.0 / 0.0, as the snapshot's
+    boolean column holds 1 / 0."""
+    if value is None or value == "":
+        if f.nullable:
+            return None
+        raise _refused("null" if value is None else '""', "allowed: the field is not nullable")
+    if f.type in STRING_TYPES:
+        if not isinstance(value, str):
+            raise _refused(_json(value), "a string (the field is a string; quote the value)")
+        if f.name in ID_FIELDS and len(value) > MAX_ID_LENGTH:
+            raise _refused(_head(value), f"{len(value)} characters; ids may be at most {MAX_ID_LENGTH}", verb="is")
+        if f.categorical and len(value) > MAX_CATEGORICAL_VALUE_LENGTH:
+            for part in value.split("|"):
+                if len(part) > MAX_CATEGORICAL_VALUE_LENGTH:
+                    raise _refused(
+                        f"the categorical value {_head(part)}",
+                        f"{len(part)} characters; each '|'-separated value may be at most "
+                        f"{MAX_CATEGORICAL_VALUE_LENGTH}",
+                        verb="is",
+                    )
+        return value
+    if f.type in BOOL_TYPES:
+        if isinstance(value, bool):
+            return 1.0 if value else 0.0
+        if isinstance(value, str) and value.lower() in _BOOLEANS:
+            return float(_BOOLEANS[value.lower()])
+        raise _refused(_json(value), "a boolean (true or false)")
+    what = _WHAT[f.type] + (" (epoch seconds)" if f.name in TIMESTAMP_FIELDS else "")
+    if isinstance(value, str):
+        if f.type in FLOAT_TYPES:
+            if _parses_as_float(value):
+                return float(value)
+        elif _parses_as_int32(value) if f.type == "int" else _parses_as_int64(value):
+            return float(int(value))
+        raise _refused(_json(value), what)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _refused(_json(value), what)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise _refused(_json(value), f"{what}: it is out of range") from None
+    if not math.isfinite(number):
+        raise _refused(_json(value), what)
+    if f.type in INT_TYPES:
+        if not number.is_integer():
+            raise _refused(_json(value), f"{what}; write a whole number")
+        low, high = (_INT32_MIN, _INT32_MAX) if f.type == "int" else (-(2**63), 2**63 - 1)
+        if not low <= int(value) <= high:
+            raise _refused(_json(value), f"{what}: it is out of range")
+    return number
+
+
+def _refused(subject: str, expected: str, verb: str = "is not") -> ValueError:
+    return ValueError(f"{subject} {verb} {expected}")
+
+
+def _head(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}..."
+
+
+def _json(value: object) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else f"{text[:60]}... ({len(text)} characters)"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -59,6 +59,64 @@ class ResourceStore(Protocol):
     ) -> Page: ...
 
     def set_tags(self, arn: str, tags: Mapping[str, str]) -> None: ...
+
+    def lock_owner(self, lock: str) -> str | None:
+        """The ARN of the resource holding a uniqueness lock (e.g. "tracking#<trackingId>"), None if none does."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One interaction put through PutEvents, as the events store keeps it.
+
+    `user_id` is the event's userId, or its sessionId for an anonymous user (GetRecommendations then asks with the
+    sessionId as the userId). `event_id` is the caller's eventId or, when none was given, one derived from the
+    event's content, so a retried PutEvents call stores the event once. `properties` holds the Interactions
+    schema's other fields (upper-case schema names -> str / float / None), already checked against the schema."""
+
+    user_id: str
+    event_id: str
+    event_type: str
+    timestamp: float  # sentAt, epoch seconds
+    session_id: str
+    item_id: str | None = None
+    event_value: float | None = None
+    recommendation_id: str | None = None
+    impression: tuple[str, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """One item or user put through PutItems / PutUsers: its id and schema fields (upper-case names -> str / float /
+    None), and when it was stored (epoch seconds, the store's clock)."""
+
+    record_id: str
+    properties: Mapping[str, Any]
+    put_at: float = 0.0
+
+
+class EventStore(Protocol):
+    """The real-time data put through personalize-events (DynamoDB's "events" table in AWS)."""
+
+    def put_events(self, group_arn: str, events: Sequence[StoredEvent]) -> None:
+        """Store a batch (at most 10) all or nothing; an event already stored (same user, timestamp and event_id) is
+        stored once."""
+
+    def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
+        """The user's newest `limit` events in the dataset group, oldest first."""
+
+    def put_records(self, dataset_arn: str, records: Sequence[StoredRecord]) -> float:
+        """Store items or users (at most 10) all or nothing, replacing earlier records with the same id; returns the
+        put_at time they were stored with."""
+
+    def get_records(self, dataset_arn: str, record_ids: Sequence[str]) -> dict[str, StoredRecord]:
+        """The stored records among `record_ids` (missing ids are left out)."""
+
+    def records_since(self, dataset_arn: str, since: float) -> list[StoredRecord]:
+        """Every record put at or after `since` (0 for all), the latest version of each id, oldest put first."""
+
+    def group_events(self, group_arn: str) -> Iterator[StoredEvent]:
+        """Every event stored for the dataset group, in no particular order (training and exports read them)."""
 
 
 class BlobStore(Protocol):

@@ -145,6 +145,22 @@ def _normalized(name: str) -> str:
     return name.replace("_", "").upper()
 
 
+def property_name(field_name: str) -> str:
+    """The key personalize-events `properties` use for a schema field: its camelCase form
+    (NUMBER_OF_RATINGS -> numberOfRatings, ITEM_ID -> itemId; a name already in camelCase is kept)."""
+    if "_" not in field_name and not field_name.isupper():
+        return field_name[:1].lower() + field_name[1:]
+    head, *rest = [part for part in field_name.lower().split("_") if part] or [""]
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def name_key(name: str) -> str:
+    """What a field name or a `properties` key is compared by: case ignored and underscores dropped (numberOfRatings
+    and NUMBER_OF_RATINGS match), the rule that also makes GENRES_FIELD_1 and GENRESFIELD1 duplicates in a schema,
+    so at most one field of a schema matches a key."""
+    return _normalized(name)
+
+
 def parse_schema(text: str) -> Schema:
     """Parse and check an Avro schema string; InvalidInputException saying what is wrong."""
     try:

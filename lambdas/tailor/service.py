@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tailor.errors import InvalidNextTokenException
-from tailor.ports import BlobStore, JobLauncher, ResourceStore
+from tailor.ports import BlobStore, EventStore, JobLauncher, ResourceStore
 
 
 @dataclass
@@ -21,11 +21,17 @@ class Service:
     store: ResourceStore
     blobs: BlobStore
     launcher: JobLauncher
+    events: EventStore
     region: str
     account: str
     artifacts_bucket: str
     token_secret: bytes = b"tailor-next-token"
     clock: Callable[[], float] = field(default=time.time)
+    # How long the runtime may reuse what it read of campaigns, filters and datasets before reading them again
+    # (seconds; 0 = every request reads them, as local mode and the tests do). Models are cached by artifact, always.
+    cache_seconds: float = 0.0
+    # Per-process caches the runtime keeps between requests (loaded models, catalogs); never shared state.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def now(self) -> float:
         return round(self.clock(), 3)

@@ -107,6 +107,14 @@ class DynamoResourceStore:
         item = self._get_item(arn)
         return self._resource(item) if item else None
 
+    def lock_owner(self, lock: str) -> str | None:
+        # Lock items carry only the key and "owner" (see create); a resource item has no "owner".
+        resp = self._ddb.get_item(
+            TableName=self._table, Key={config.RESOURCES_PK: _s(lock)}, ConsistentRead=True
+        )
+        owner = resp.get("Item", {}).get("owner")
+        return str(owner["S"]) if owner else None
+
     def update(
         self,
         arn: str,

@@ -11,6 +11,7 @@ from botocore.config import Config
 
 from tailor import config
 from tailor.adapters.dynamodb import DynamoResourceStore
+from tailor.adapters.events import DynamoEventStore
 from tailor.adapters.launchers import StepFunctionsLauncher
 from tailor.adapters.s3 import S3BlobStore
 from tailor.ports import JobLauncher
@@ -44,10 +45,12 @@ def build_service(
         store=DynamoResourceStore(ddb, env[config.ENV_RESOURCES_TABLE]),
         blobs=S3BlobStore(s3),
         launcher=launcher,
+        events=DynamoEventStore(ddb, env[config.ENV_EVENTS_TABLE]),
         region=region,
         account=account,
         artifacts_bucket=env[config.ENV_ARTIFACTS_BUCKET],
         token_secret=env.get(config.ENV_TOKEN_SECRET, f"tailor|{env[config.ENV_RESOURCES_TABLE]}").encode(),
+        cache_seconds=float(env.get(config.ENV_CACHE_SECONDS, config.DEFAULT_CACHE_SECONDS)),
     )
 
 

@@ -1,12 +1,17 @@
-"""In-memory blob store for unit tests of code that reads and writes objects."""
+"""In-memory blob and event stores for unit tests and benchmarks of code that reads and writes them."""
 
 from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import IO
+
+from tailor.adapters.events import event_sk, next_put_at, unique_events, unique_records
+from tailor.ports import StoredEvent, StoredRecord
 
 
 class MemoryBlobStore:
@@ -38,3 +43,57 @@ class MemoryBlobStore:
     def delete(self, uri: str) -> None:
         with self._lock:
             self._objects.pop(uri, None)
+
+
+class MemoryEventStore:
+    """The EventStore of tailor.adapters.events.DynamoEventStore, held in dictionaries: same keys (a retried event is
+    stored once, events of a user in time order), same put times and batch limits; every call is atomic."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        # group -> user -> event sort key -> event
+        self._events: dict[str, dict[str, dict[str, StoredEvent]]] = {}
+        # dataset -> record id -> latest record
+        self._records: dict[str, dict[str, StoredRecord]] = {}
+
+    def put_events(self, group_arn: str, events: Sequence[StoredEvent]) -> None:
+        batch = unique_events(group_arn, events)
+        stored = [replace(e, properties=dict(e.properties), impression=tuple(e.impression)) for e in batch.values()]
+        with self._lock:
+            users = self._events.setdefault(group_arn, {})
+            for event in stored:
+                users.setdefault(event.user_id, {})[event_sk(event)] = event
+
+    def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        with self._lock:
+            events = self._events.get(group_arn, {}).get(user_id, {})
+            return [events[k] for k in sorted(events)[-limit:]]
+
+    def group_events(self, group_arn: str) -> Iterator[StoredEvent]:
+        with self._lock:
+            events = [e for user in self._events.get(group_arn, {}).values() for e in user.values()]
+        yield from events
+
+    def put_records(self, dataset_arn: str, records: Sequence[StoredRecord]) -> float:
+        batch = unique_records(records)
+        with self._lock:
+            stored = self._records.setdefault(dataset_arn, {})
+            put_at = next_put_at(self._clock(), [stored[rid].put_at for rid in batch if rid in stored])
+            for rid, record in batch.items():
+                stored.pop(rid, None)  # re-inserted last: the dict stays in put order
+                stored[rid] = StoredRecord(rid, dict(record.properties), put_at)
+            return put_at
+
+    def get_records(self, dataset_arn: str, record_ids: Sequence[str]) -> dict[str, StoredRecord]:
+        with self._lock:
+            stored = self._records.get(dataset_arn, {})
+            return {rid: stored[rid] for rid in record_ids if rid in stored}
+
+    def records_since(self, dataset_arn: str, since: float) -> list[StoredRecord]:
+        with self._lock:
+            records = list(self._records.get(dataset_arn, {}).values())
+        since = round(max(since, 0.0), 3)  # put times are kept to the millisecond, as the DynamoDB log's keys are
+        return sorted((r for r in records if r.put_at >= since), key=lambda r: (r.put_at, r.record_id))

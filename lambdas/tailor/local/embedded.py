@@ -88,6 +88,7 @@ class EmbeddedTailor:
             config.ENV_ARTIFACTS_BUCKET: ARTIFACTS_BUCKET,
             config.ENV_REGION: self.region,
             config.ENV_TOKEN_SECRET: "tailor-local",
+            config.ENV_CACHE_SECONDS: "0",  # one process: every change is seen by the next request
         }
         ensure_tables(self.session.client("dynamodb"), RESOURCES_TABLE, EVENTS_TABLE)
         s3 = self.session.client("s3")

@@ -13,6 +13,7 @@ from tailor.operations import (
     dataset_groups,
     datasets,
     event_trackers,
+    events,
     filters,
     import_jobs,
     schemas,
@@ -26,7 +27,7 @@ MODULES: dict[str, tuple[ModuleType, ...]] = {
         campaigns, catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags,
     ),
     "personalize-runtime": (),
-    "personalize-events": (),
+    "personalize-events": (events,),
 }
 
 

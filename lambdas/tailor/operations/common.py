@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from tailor.errors import (
     InvalidInputException,
@@ -13,6 +16,8 @@ from tailor.errors import (
 from tailor.ports import Resource
 from tailor.protocol import model
 from tailor.service import Service
+
+T = TypeVar("T")
 
 CREATE_PENDING = "CREATE PENDING"
 CREATE_IN_PROGRESS = "CREATE IN_PROGRESS"
@@ -176,3 +181,35 @@ def start_delete(svc: Service, resource: Resource) -> None:
         expect_status=frozenset({ACTIVE, CREATE_FAILED}),
     )
     svc.launcher.launch("delete", resource.arn)
+
+
+# ---- reads the request paths repeat (runtime, events), cached per process for svc.cache_seconds ----------------
+
+
+def _cached_read(svc: Service, key: str, read: Callable[[], T]) -> T:
+    if svc.cache_seconds <= 0:
+        return read()
+    lock: threading.Lock = svc.cache.setdefault("reads.lock", threading.Lock())
+    now = time.monotonic()
+    with lock:
+        entry = svc.cache.setdefault("reads", {}).get(key)
+    if entry is not None and now - entry[0] < svc.cache_seconds:
+        return cast(T, entry[1])
+    value = read()
+    with lock:
+        svc.cache["reads"][key] = (now, value)
+    return value
+
+
+def cached_get(svc: Service, arn: str) -> Resource | None:
+    """svc.store.get(arn), reused for up to svc.cache_seconds: for the per-request reads of the runtime and events
+    APIs (campaigns, filters, trackers, schemas), where a change taking a few seconds to be seen is fine."""
+    return _cached_read(svc, f"get|{arn}", lambda: svc.store.get(arn))
+
+
+def cached_children(svc: Service, kind: str, parent: str) -> list[Resource]:
+    return _cached_read(svc, f"children|{kind}|{parent}", lambda: children(svc, kind, parent))
+
+
+def cached_lock_owner(svc: Service, lock: str) -> str | None:
+    return _cached_read(svc, f"lock|{lock}", lambda: svc.store.lock_owner(lock))
