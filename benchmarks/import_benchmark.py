@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import platform
-import re
 import resource
 import shlex
 import statistics
@@ -28,6 +27,7 @@ from typing import Any
 
 import boto3
 import numpy as np
+from report import table, write_section
 
 from tailor.adapters.memory import MemoryBlobStore
 from tailor.imports import import_csv
@@ -210,9 +210,6 @@ the full ratings file is not available here; it is converted in a temporary dire
 
 
 def report(results: list[dict[str, Any]], command: str, peers: list[str]) -> str:
-    def table(header: list[str], rows: list[list[str]]) -> list[str]:
-        return ["", *("| " + " | ".join(cells) + " |" for cells in (header, ["---"] * len(header), *rows))]
-
     out = [HEAD.format(date=datetime.date.today().isoformat(), machine=machine(), command=command).rstrip()]
     out += table(["data", "rows", "CSV MiB", "S3 upload s", "import job s", "`import_csv` s, job's process",
                   "`import_csv` s", "peer s"],
@@ -237,12 +234,6 @@ def report(results: list[dict[str, Any]], command: str, peers: list[str]) -> str
                            pandas="" if "pandas" in peers else "\npandas is not installed here, so it is no peer.\n"))
     return "\n".join(out)
 
-
-def write_section(section: str, path: Path) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nOne section per benchmark in `benchmarks/`.\n\n"
-    match = re.search(r"^## Import\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    text = text[:match.start()] + section + "\n" + text[match.end():] if match else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:
@@ -282,7 +273,7 @@ def main() -> None:
     section = report(results, command, peers)
     print(section)
     if args.write:
-        write_section(section, ROOT / "BENCHMARKS.md")
+        write_section(section, ROOT / "BENCHMARKS.md", "Import")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import scipy
 import scipy.linalg
 import scipy.sparse as sp
 from implicit.als import AlternatingLeastSquares
+from report import table, write_section
 from threadpoolctl import threadpool_limits
 
 from tailor.operations.catalog import RECIPES as CATALOG
@@ -217,9 +218,6 @@ def mean_sd(values: list[float], fmt: str = ".4f") -> str:
     return f"{statistics.mean(values):{fmt}} ± {statistics.stdev(values) if len(values) > 1 else 0.0:{fmt}}"
 
 
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["", *("| " + " | ".join(cells) + " |" for cells in (header, ["---"] * len(header), *rows))]
-
 
 def busy_cpu_s() -> float:
     """CPU-seconds every process on the machine has used since boot (/proc/stat), 0.0 without /proc."""
@@ -327,12 +325,6 @@ and even a hit at rank 1 is worth only {worth:.2f} on average; Tailor aws-user-p
 here. P@K and MRR@25 are defined the same way, coverage nearly (here: items in the test users' top 25 ÷ items with
 events), all on other test users ({users} evaluated per seed here, which makes every POC figure noisy)."""
 
-
-def write_section(section: str, path: Path, title: str = "Quality") -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nOne section per benchmark in `benchmarks/`.\n\n"
-    match = re.search(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    text = text[:match.start()] + section + "\n" + text[match.end():] if match else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from typing import Any
 
 import boto3
 import numpy as np
+from report import table, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1 << 20
@@ -354,15 +355,6 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["", *("| " + " | ".join(cells) + " |" for cells in (header, ["---"] * len(header), *rows))]
-
-
-def write_section(section: str, path: Path) -> None:
-    text = path.read_text()
-    match = re.search(r"^## Scale\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-    text = text[:match.start()] + section + "\n" + text[match.end():] if match else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:
@@ -387,7 +379,7 @@ def main() -> None:
         f"The whole run took {(time.perf_counter() - start) / 60:.1f} minutes.", 120) + "\n"
     print(section)
     if args.write:
-        write_section(section, ROOT / "BENCHMARKS.md")
+        write_section(section, ROOT / "BENCHMARKS.md", "Scale")
 
 
 if __name__ == "__main__":

@@ -54,3 +54,49 @@ def items_csv(n_items: int = 20) -> str:
 
 def users_csv(n_users: int = 30) -> str:
     return "USER_ID,MEMBERSHIP\n" + "".join(f"u{u},{'gold' if u % 3 == 0 else 'basic'}\n" for u in range(n_users))
+
+
+# The walkthrough's real-time story (seeds/000): user 1146992 clicks item 9132854 a few times and item 9386578,
+# which other users take right after 9132854, moves up their ranking. Both items are mid-popular; p0 is the hit.
+STORY_USER = "1146992"
+STORY_CLICKED = "9132854"
+STORY_RELATED = "9386578"
+STORY_GENRES = ("Comedy", "Drama", "Action|Comedy", "Horror")
+
+
+def story_item_ids(n_items: int = 30) -> list[str]:
+    return [f"p{i}" for i in range(n_items - 2)] + [STORY_CLICKED, STORY_RELATED]
+
+
+def story_interactions_csv(n_users: int = 80, per_user: int = 15, n_items: int = 30, seed: int = 7) -> str:
+    """Users browse popular-skewed items; whoever takes STORY_CLICKED takes STORY_RELATED next. STORY_USER has
+    touched neither. Event types alternate Click / Purchase; timestamps increase per user."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    items = story_item_ids(n_items)
+    weights = 1.0 / (np.arange(n_items) + 1.0) ** 0.7
+    weights[-2] = weights[6]  # the clicked item is about as popular as p6
+    weights[-1] = 0.0  # the related item is only ever taken after the clicked one
+    weights /= weights.sum()
+    lines = ["USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE"]
+    for u in range(n_users):
+        user = STORY_USER if u == 0 else f"u{u}"
+        sequence: list[str] = []
+        while len(sequence) < per_user:
+            item = str(rng.choice(items, p=weights))
+            if user == STORY_USER and item == STORY_CLICKED:
+                continue
+            sequence.append(item)
+            if item == STORY_CLICKED:
+                sequence.append(STORY_RELATED)
+        for k, item in enumerate(sequence):
+            event = "Purchase" if k % 4 == 3 else "Click"
+            lines.append(f"{user},{item},{1_700_000_000 + u * 1000 + k * 10},{event},{k % 5 + 1}.0")
+    return "\n".join(lines) + "\n"
+
+
+def story_items_csv(n_items: int = 30) -> str:
+    lines = ["ITEM_ID,GENRE,PRICE"]
+    lines += [f"{item},{STORY_GENRES[i % 4]},{10 + i}" for i, item in enumerate(story_item_ids(n_items))]
+    return "\n".join(lines) + "\n"

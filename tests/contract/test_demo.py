@@ -1,5 +1,5 @@
 """The README's main command: `tailor demo` completes: every import ACTIVE with its rows, four solution versions
-trained with their offline metrics, a campaign."""
+trained with their offline metrics, a campaign, recommendations with metadata changing after PutEvents, a filter."""
 
 from __future__ import annotations
 
@@ -19,3 +19,7 @@ def test_demo_runs_the_walkthrough_and_exits_zero(capsys):
     assert all(len(v) == 4 and all(0.0 <= x <= 1.0 for x in v) for v in rows.values())
     assert rows["aws-user-personalization"][0] > rows["aws-popularity-count"][0]
     assert "campaign/airline-demo-campaign  ACTIVE" in out
+    # Real time: recommendations with their metadata, a ranking that changes right after PutEvents, explained
+    assert "top 5 changed at once after 3 PutEvents" in out
+    assert "<- Recent item" in out
+    assert "promotion filter kept 5 promoted trips" in out

@@ -3,6 +3,7 @@ and in-process through the pytest fixture."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,19 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, USERS_SCHEMA, interactions_csv, items_csv, users_csv
+from tests.samples import (
+    INTERACTIONS_SCHEMA,
+    ITEMS_SCHEMA,
+    STORY_CLICKED,
+    STORY_RELATED,
+    STORY_USER,
+    USERS_SCHEMA,
+    interactions_csv,
+    items_csv,
+    story_interactions_csv,
+    story_items_csv,
+    users_csv,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/PersonalizeS3"
 
@@ -110,3 +123,85 @@ def test_walkthrough_against_tailor_serve(served, monkeypatch):
     session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
     config = Config(retries={"max_attempts": 1})
     assert_walkthrough(run_walkthrough(lambda name: session.client(name, config=config)))
+
+
+def run_real_time_story(client: Callable[[str], Any]) -> dict[str, Any]:
+    """The walkthrough's STEP 2-3 and 3: a ranking campaign, put_events for one user, the ranking again; plus the
+    two filters a shop adds (hide what the user clicked, one genre on request)."""
+    s3, personalize = client("s3"), client("personalize")
+    runtime, events = client("personalize-runtime"), client("personalize-events")
+    s3.create_bucket(Bucket="story-data")
+    s3.put_object(Bucket="story-data", Key="interactions.csv", Body=story_interactions_csv().encode())
+    s3.put_object(Bucket="story-data", Key="items.csv", Body=story_items_csv().encode())
+    group = personalize.create_dataset_group(name="story")["datasetGroupArn"]
+    wait_status(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"])
+    for dataset_type, schema, key in (("INTERACTIONS", INTERACTIONS_SCHEMA, "interactions.csv"),
+                                      ("ITEMS", ITEMS_SCHEMA, "items.csv")):
+        schema_arn = personalize.create_schema(name=f"story-{dataset_type.lower()}", schema=schema)["schemaArn"]
+        dataset = personalize.create_dataset(name=f"story-{dataset_type.lower()}", schemaArn=schema_arn,
+                                             datasetGroupArn=group, datasetType=dataset_type)["datasetArn"]
+        wait_status(lambda d=dataset: personalize.describe_dataset(datasetArn=d)["dataset"]["status"])
+        job = personalize.create_dataset_import_job(
+            jobName=f"story-{dataset_type.lower()}", datasetArn=dataset, roleArn=ROLE,
+            dataSource={"dataLocation": f"s3://story-data/{key}"})["datasetImportJobArn"]
+        assert wait_status(lambda j=job: personalize.describe_dataset_import_job(datasetImportJobArn=j)[
+            "datasetImportJob"]["status"]) == "ACTIVE"
+
+    def campaign(name: str, recipe: str) -> str:
+        solution = personalize.create_solution(name=name, datasetGroupArn=group,
+                                               recipeArn=f"arn:aws:personalize:::recipe/{recipe}")["solutionArn"]
+        wait_status(lambda: personalize.describe_solution(solutionArn=solution)["solution"]["status"])
+        version = personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+        assert wait_status(lambda: personalize.describe_solution_version(solutionVersionArn=version)[
+            "solutionVersion"]["status"], timeout=120) == "ACTIVE"
+        arn = personalize.create_campaign(name=name, solutionVersionArn=version, minProvisionedTPS=1)["campaignArn"]
+        assert wait_status(lambda: personalize.describe_campaign(campaignArn=arn)["campaign"]["status"]) == "ACTIVE"
+        return str(arn)
+
+    def make_filter(name: str, expression: str) -> str:
+        arn = personalize.create_filter(name=name, datasetGroupArn=group, filterExpression=expression)["filterArn"]
+        assert wait_status(lambda: personalize.describe_filter(filterArn=arn)["filter"]["status"]) == "ACTIVE"
+        return str(arn)
+
+    ranking = campaign("story-ranking", "aws-personalized-ranking")
+    tracker = personalize.create_event_tracker(name="story-tracker", datasetGroupArn=group)
+    wait_status(lambda: personalize.describe_event_tracker(
+        eventTrackerArn=tracker["eventTrackerArn"])["eventTracker"]["status"])
+    candidates = [STORY_RELATED, "p0", "p1", "p2", "p5", STORY_CLICKED, "p9"]
+
+    def ranked() -> list[str]:
+        return [i["itemId"] for i in runtime.get_personalized_ranking(
+            campaignArn=ranking, userId=STORY_USER, inputList=candidates)["personalizedRanking"]]
+
+    before = ranked()
+    for _ in range(3):  # "ran the sample code a few times"
+        events.put_events(
+            trackingId=tracker["trackingId"], userId=STORY_USER, sessionId="session_id",
+            eventList=[{"sentAt": int(time.time()), "eventType": "Click",
+                        "properties": json.dumps({"itemId": STORY_CLICKED, "eventValue": float("20")})}])
+    after = ranked()
+
+    personal = campaign("story-up", "aws-user-personalization")
+    no_clicked = make_filter("no-clicked", 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("click")')
+    by_genre = make_filter("by-genre", "INCLUDE ItemID WHERE Items.GENRE IN ($GENRE)")
+    shown = [i["itemId"] for i in runtime.get_recommendations(
+        campaignArn=personal, userId=STORY_USER, numResults=30, filterArn=no_clicked)["itemList"]]
+    horror = [i["itemId"] for i in runtime.get_recommendations(
+        campaignArn=personal, userId=STORY_USER, filterArn=by_genre, filterValues={"GENRE": '"Horror"'})["itemList"]]
+    return {"before": before, "after": after, "shown_without_clicked": shown, "horror": horror}
+
+
+def assert_real_time_story(result: dict[str, Any]) -> None:
+    assert result["before"].index(STORY_RELATED) > 0  # not first from the historical data alone
+    assert result["after"][0] == STORY_RELATED  # first right after the user's clicks
+    assert STORY_CLICKED not in result["shown_without_clicked"]  # the clicked item is hidden on the next request
+    assert result["shown_without_clicked"]
+    horror_items = {line.split(",")[0] for line in story_items_csv().splitlines()[1:] if ",Horror," in line}
+    assert result["horror"] and set(result["horror"]) <= horror_items
+
+
+def test_real_time_story_against_tailor_serve(served, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served)
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1})
+    assert_real_time_story(run_real_time_story(lambda name: session.client(name, config=config)))

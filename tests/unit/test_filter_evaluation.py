@@ -11,6 +11,7 @@ import pytest
 from tailor.errors import InvalidInputException
 from tailor.filters.evaluate import (
     MAX_INTERACTIONS_PER_EVENT_TYPE,
+    PreparedText,
     UserInteractions,
     item_mask,
     parse_filter_values,
@@ -34,10 +35,11 @@ def allowed(
     history: UserInteractions | None = None,
     user: Mapping[str, str | float] | None = None,
     current_item: int | None = None,
-    columns: Mapping[str, np.ndarray] = COLUMNS,
+    columns: Mapping[str, np.ndarray | PreparedText] = COLUMNS,
 ) -> list[int]:
     """The catalog indices the filter lets through."""
-    n_items = len(next(iter(columns.values())))
+    first = next(iter(columns.values()))
+    n_items = len(first.values if isinstance(first, PreparedText) else first)
     mask = item_mask(
         parse_filter(expression),
         n_items=n_items,
@@ -161,6 +163,23 @@ def test_in_agrees_with_a_plain_python_reading_on_random_multi_values(n_values: 
     expected = [i for i, g in enumerate(genres) if set(str(g).split("|")) & set(listed)]
     assert got_in == expected
     assert got_not_in == sorted(set(range(len(genres))) - set(expected))
+    # And the runtime's prepared form of the column gives the same answers
+    prepared = {"G": PreparedText(genres)}
+    assert allowed("INCLUDE ItemID WHERE Items.G IN ($G)", values, columns=prepared) == expected
+    assert allowed("INCLUDE ItemID WHERE Items.G NOT IN ($G)", values, columns=prepared) == got_not_in
+
+
+@pytest.mark.parametrize("expression", [
+    'INCLUDE ItemID WHERE Items.GENRE IN ("comedy")',
+    'INCLUDE ItemID WHERE Items.GENRE NOT IN ("comedy", "horror")',
+    'INCLUDE ItemID WHERE Items.GENRE IN ("comedy|drama", "")',
+    'INCLUDE ItemID WHERE Items.RATING = 10 OR Items.GENRE IN ("drama")',
+    'INCLUDE ItemID WHERE Items.RATING >= 7',
+    'INCLUDE ItemID WHERE Items.GENRE IN CurrentItem.GENRE',
+])
+def test_prepared_text_columns_answer_as_plain_ones(expression: str) -> None:
+    prepared = {"GENRE": PreparedText(GENRE), "PRICE": PRICE, "RATING": PreparedText(RATING)}
+    assert allowed(expression, current_item=2, columns=prepared) == allowed(expression, current_item=2)
 
 
 # --- Comparisons --------------------------------------------------------------------------------------------

@@ -182,6 +182,37 @@ def _split_value(name: str, raw: str) -> tuple[str, ...]:
 # --- Columns ------------------------------------------------------------------------------------------------
 
 
+class PreparedText:
+    """A text column prepared once for many IN / NOT IN evaluations (the runtime keeps one per catalog column): each
+    '|'-separated value maps to the distinct column values holding it, so a request's IN costs one integer `isin`
+    over the column instead of a string search. Same answers as the plain str array it wraps."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values = np.asarray(values)
+        if self.values.dtype.kind != "U":
+            raise TypeError(f"PreparedText wraps a str array, not {self.values.dtype}")
+
+    @cached_property
+    def _index(self) -> tuple[np.ndarray, dict[str, list[int]]]:
+        distinct, inverse = np.unique(self.values, return_inverse=True)
+        holders: dict[str, list[int]] = {}
+        for code, value in enumerate(distinct.tolist()):
+            for part in value.split("|"):
+                holders.setdefault(part, []).append(code)
+        return inverse.reshape(-1), holders
+
+    def any_of(self, listed: Collection[str]) -> np.ndarray:
+        """Rows with ANY of their '|'-separated values in `listed` (see _text_in)."""
+        inverse, holders = self._index
+        codes = sorted({c for v in listed if v and "|" not in v for c in holders.get(v, ())})
+        if not codes:
+            return np.zeros(len(inverse), dtype=bool)
+        return np.isin(inverse, codes)
+
+
+Column = np.ndarray | PreparedText
+
+
 def _as_column(values: np.ndarray, length: int, what: str) -> np.ndarray:
     """A str array ('' = missing) or a float64 array (NaN = missing)."""
     arr = np.asarray(values)
@@ -200,7 +231,7 @@ def _is_text(column: np.ndarray) -> bool:
     return column.dtype.kind == "U"
 
 
-def _lookup(columns: Mapping[str, np.ndarray], field: str) -> np.ndarray | None:
+def _lookup(columns: Mapping[str, Column], field: str) -> Column | None:
     if field in columns:
         return columns[field]
     folded = [key for key in columns if key.lower() == field.lower()]
@@ -320,7 +351,7 @@ class _Context:
     def __init__(
         self,
         params: Mapping[str, tuple[str, ...]],
-        columns: Mapping[str, np.ndarray],
+        columns: Mapping[str, Column],
         length: int,
         current_item: int | None = None,
         history: UserInteractions | None = None,
@@ -333,13 +364,17 @@ class _Context:
         self.history = history
         self.event_types = event_types
 
-    def column(self, dataset: str, field: str) -> np.ndarray:
+    def column(self, dataset: str, field: str) -> Column:
         found = _lookup(self.columns, field)
         if found is None:
             known = ", ".join(sorted(self.columns)) or "none"
             raise InvalidInputException(
                 f"The filter uses {dataset}.{field} but the {dataset} data has no field {field} (fields: {known})"
             )
+        if isinstance(found, PreparedText):
+            if found.values.shape != (self.length,):
+                raise ValueError(f"{dataset}.{field} has shape {found.values.shape}, expected ({self.length},)")
+            return found
         return _as_column(found, self.length, f"{dataset}.{field}")
 
     def current_value(self, field: str) -> str | float:
@@ -348,7 +383,8 @@ class _Context:
                 f"The filter uses CurrentItem.{field}, which needs a current item (a related-items request with an "
                 "itemId)"
             )
-        column = self.column("Items", field)
+        found = self.column("Items", field)
+        column = found.values if isinstance(found, PreparedText) else found
         if not 0 <= self.current_item < self.length:
             raise ValueError(f"current_item {self.current_item} is not a catalog index (0..{self.length - 1})")
         value = column[self.current_item]
@@ -419,11 +455,13 @@ def _comparison_operand(cond: Condition, ctx: _Context, text_column: bool) -> _O
     raise AssertionError(f"unexpected comparison value {values!r}")
 
 
-def _column_condition(cond: Condition, column: np.ndarray, ctx: _Context) -> np.ndarray:
+def _column_condition(cond: Condition, column: Column, ctx: _Context) -> np.ndarray:
     if cond.op in ("IN", "NOT IN"):
-        mask = _in(column, _list_values(cond, ctx))
+        listed = _list_values(cond, ctx)
+        mask = column.any_of(listed) if isinstance(column, PreparedText) else _in(column, listed)
         return ~mask if cond.op == "NOT IN" else mask
-    return _compare(column, cond.op, _comparison_operand(cond, ctx, _is_text(column)))
+    values = column.values if isinstance(column, PreparedText) else column
+    return _compare(values, cond.op, _comparison_operand(cond, ctx, _is_text(values)))
 
 
 def _event_type_list(cond: Condition, ctx: _Context) -> frozenset[str] | None:
@@ -530,7 +568,7 @@ def item_mask(
     expression: FilterExpression,
     *,
     n_items: int,
-    item_columns: Mapping[str, np.ndarray],
+    item_columns: Mapping[str, Column],
     history: UserInteractions | None,
     user: Mapping[str, str | float] | None,
     current_item: int | None,
@@ -556,7 +594,7 @@ def user_mask(
     expression: FilterExpression,
     *,
     n_users: int,
-    user_columns: Mapping[str, np.ndarray],
+    user_columns: Mapping[str, Column],
     user_event_types: Sequence[frozenset[str]] | None,
     filter_values: Mapping[str, str] | None,
 ) -> np.ndarray:

@@ -1,5 +1,6 @@
 """`tailor demo`: the Personalize walkthrough on the shipped airline sample, through stock boto3 clients against a
-local endpoint this command starts: data, solutions trained for real with their offline metrics, a campaign."""
+local endpoint this command starts: data, solutions trained for real with their offline metrics, a campaign, its
+recommendations changing after PutEvents, and a filter."""
 
 from __future__ import annotations
 
@@ -140,12 +141,17 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
 
     _say("\n6. A campaign serving the user-personalization version")
     campaign = personalize.create_campaign(name=f"{GROUP}-campaign", minProvisionedTPS=1,
-                                           solutionVersionArn=versions["aws-user-personalization"])["campaignArn"]
+                                           solutionVersionArn=versions["aws-user-personalization"],
+                                           campaignConfig={"enableMetadataWithRecommendations": True})["campaignArn"]
     status = _wait("campaign", lambda: {"c": personalize.describe_campaign(campaignArn=campaign)["campaign"][
         "status"]})
     if status["c"] != "ACTIVE":
         raise DemoFailed(f"campaign {campaign} ended {status['c']}")
     _say(f"  {campaign}  (no provisioned capacity: it costs nothing while idle)")
+
+    clients = {name: session.client(name, endpoint_url=endpoint, config=config)
+               for name in ("personalize-runtime", "personalize-events")}
+    real_time = _real_time(clients, campaign, tracker["trackingId"], filter_arn)
 
     # Tailor's dataset snapshots are plain .npz files in your own bucket: read them back directly.
     rows = {}
@@ -154,7 +160,55 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tailor-artifacts", Prefix=prefix).get("Contents", [])]
         rows[dataset_type] = _rows_in_snapshot(s3, f"s3://tailor-artifacts/{keys[-1]}") if keys else 0
     return {"group": group, "datasets": datasets, "jobs": statuses, "rows": rows,
-            "trackingId": tracker["trackingId"], "filter": filter_arn, "metrics": metrics, "campaign": campaign}
+            "trackingId": tracker["trackingId"], "filter": filter_arn, "metrics": metrics, "campaign": campaign,
+            "real_time": real_time}
+
+
+DEMO_USER = "8120125224640029423"  # a traveller from the sample's interactions
+SHOWN = {"ITEMS": ["SRCCity", "DSTCity", "Airline", "Promotion"]}
+
+
+def _trip(item: dict[str, Any]) -> str:
+    meta = item.get("metadata", {})
+    score = f"{item['score']:.4f}" if "score" in item else "   -  "
+    reason = f"  <- {item['reason'][0]}" if item.get("reason") else ""
+    return (f"{score}  {meta.get('SRCCity', '?')} -> {meta.get('DSTCity', '?')} ({meta.get('Airline', '?')}, "
+            f"promotion {meta.get('Promotion', '?')}){reason}")
+
+
+def _real_time(clients: dict[str, Any], campaign: str, tracking_id: str, filter_arn: str) -> dict[str, Any]:
+    """GetRecommendations with item metadata, PutEvents and the ranking change it makes, a filter with a value."""
+    runtime, events = clients["personalize-runtime"], clients["personalize-events"]
+
+    def top(n: int = 5, **kwargs: Any) -> list[dict[str, Any]]:
+        return list(runtime.get_recommendations(campaignArn=campaign, userId=DEMO_USER, numResults=n,
+                                                metadataColumns=SHOWN, **kwargs)["itemList"])
+
+    _say(f"\n7. Real time: recommendations for traveller {DEMO_USER} (score, then the item's metadata)")
+    before = top()
+    for item in before:
+        _say(f"  {_trip(item)}")
+    # A trip further down their list (not an exploration pick): they now rate it three times.
+    chosen = [item for item in top(20) if not item.get("reason")][-1]
+    meta = chosen["metadata"]
+    _say(f"  PutEvents: the traveller rates {meta.get('SRCCity')} -> {meta.get('DSTCity')} ({meta.get('Airline')}) "
+         "10/10, three times")
+    for k in range(3):
+        events.put_events(trackingId=tracking_id, userId=DEMO_USER, sessionId="demo-session", eventList=[{
+            "sentAt": int(time.time()) + k, "eventType": "RATING", "itemId": chosen["itemId"], "eventValue": 10.0,
+            "properties": json.dumps({"cabinType": "Economy"})}])
+    after = top(context={"TAILOR_EXPLAIN": "true"})
+    _say("  The next request, at once (with Tailor's explanations):")
+    for item in after:
+        _say(f"  {_trip(item)}")
+    promoted = top(filterArn=filter_arn, filterValues={"PROMOTION": '"Yes"'})
+    _say('  With the filter Items.Promotion IN ($PROMOTION), PROMOTION="Yes":')
+    for item in promoted:
+        _say(f"  {_trip(item)}")
+    if not promoted or any(i["metadata"].get("Promotion") != "Yes" for i in promoted):
+        raise DemoFailed("the promotion filter returned a trip without a promotion")
+    changed = [i["itemId"] for i in before] != [i["itemId"] for i in after]
+    return {"before": before, "after": after, "changed": changed, "promoted": promoted}
 
 
 def run_demo(port: int = 0) -> int:
@@ -179,6 +233,9 @@ def run_demo(port: int = 0) -> int:
     for recipe, values in result["metrics"].items():
         _say(f"  {recipe:<28}" + "".join(f"{values[key]:>10.4f}" for _, key in METRICS))
     _say(f"  campaign      {result['campaign']}  ACTIVE")
-    _say("\nThe models are .npz files in s3://tailor-artifacts/models/.\n"
-         "Real-time recommendations and events from the campaign follow in the next release.")
+    real_time = result["real_time"]
+    moved = "changed at once" if real_time["changed"] else "did not change"
+    _say(f"  real time     the traveller's top 5 {moved} after 3 PutEvents; the promotion filter kept "
+         f"{len(real_time['promoted'])} promoted trips")
+    _say("\nThe models are .npz files in s3://tailor-artifacts/models/.")
     return 0

@@ -16,6 +16,7 @@ from tailor.operations import (
     events,
     filters,
     import_jobs,
+    runtime,
     schemas,
     solutions,
     tags,
@@ -26,7 +27,7 @@ MODULES: dict[str, tuple[ModuleType, ...]] = {
     "personalize": (
         campaigns, catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags,
     ),
-    "personalize-runtime": (),
+    "personalize-runtime": (runtime,),
     "personalize-events": (events,),
 }
 

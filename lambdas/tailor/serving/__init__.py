@@ -1,0 +1,1 @@
+"""The runtime: trained models served to GetRecommendations and GetPersonalizedRanking."""
