@@ -99,8 +99,8 @@ class EventStore(Protocol):
     """The real-time data put through personalize-events (DynamoDB's "events" table in AWS)."""
 
     def put_events(self, group_arn: str, events: Sequence[StoredEvent]) -> None:
-        """Store a batch (at most 10) all or nothing; an event already stored (same user, timestamp and event_id) is
-        stored once."""
+        """Store a validated batch (at most 10). An event already stored (same user, timestamp and event_id) is stored
+        once, so when a store failure leaves part of a batch written, retrying the call completes it."""
 
     def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
         """The user's newest `limit` events in the dataset group, oldest first."""

@@ -241,3 +241,36 @@ def test_promotions_and_anonymous_sessions(personalize, tailor, story):
         {"sentAt": int(time.time()), "eventType": "Click", "itemId": STORY_CLICKED}])
     anonymous = runtime.get_recommendations(campaignArn=campaign, userId="anon-42", numResults=3)["itemList"]
     assert anonymous[0]["itemId"] == STORY_RELATED and "reason" not in anonymous[0]
+
+
+def test_streamed_events_and_items_train_the_next_version(personalize, tailor, story):
+    runtime, events = tailor.client("personalize-runtime"), tailor.client("personalize-events")
+    # Sixty users put events on an item that only exists through PutItems; a model trained before knows nothing of it.
+    events.put_items(datasetArn=story["items"], items=[
+        {"itemId": "streamed-hit", "properties": json.dumps({"genre": "Drama", "price": 9.0})}])
+    now = int(time.time())
+    for u in range(60):
+        events.put_events(trackingId=story["trackingId"], userId=f"u{u + 1}", sessionId=f"s{u}", eventList=[
+            {"sentAt": now + k, "eventType": "Click", "itemId": "streamed-hit", "eventId": f"{u}-{k}"}
+            for k in range(5)])
+    solution = make_solution(personalize, tailor, story["group"], name="popular-now", recipe=POPULARITY)
+    version = train(personalize, tailor, solution)
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    arn = personalize.create_campaign(name="popular-now", solutionVersionArn=version["solutionVersionArn"])
+    tailor.wait()
+    top = runtime.get_recommendations(campaignArn=arn["campaignArn"], userId="anyone", numResults=1)["itemList"]
+    assert top[0]["itemId"] == "streamed-hit"  # 300 streamed events: the most popular item of the new version
+
+
+def test_a_dataset_fed_only_by_put_events_trains(personalize, tailor, group, make_dataset):
+    make_dataset("INTERACTIONS")
+    events = tailor.client("personalize-events")
+    tracking_id = personalize.create_event_tracker(name="only-stream", datasetGroupArn=group)["trackingId"]
+    tailor.wait()
+    for u in range(60):  # 1,200 events: Personalize's minimum, all streamed (no import job at all)
+        for batch in range(2):
+            events.put_events(trackingId=tracking_id, userId=f"user{u}", sessionId=f"s{u}", eventList=[
+                {"sentAt": 1_700_000_000 + 20 * u + k, "eventType": "click", "itemId": f"i{(u + k) % 25}",
+                 "properties": json.dumps({"eventValue": 1.0})} for k in range(10 * batch, 10 * batch + 10)])
+    version = train(personalize, tailor, make_solution(personalize, tailor, group, name="streamed"))
+    assert version["status"] == "ACTIVE", version.get("failureReason")

@@ -79,13 +79,39 @@ def test_a_batch_over_the_limit_stores_nothing(store):
     assert list(events.group_events(GROUP)) == [] and events.records_since(ITEMS, 0) == []
 
 
-def test_a_failed_transaction_stores_none_of_the_batch(aws):
-    # Given a batch whose third event DynamoDB refuses (its key is over the 2048-byte partition key limit)
-    events = DynamoEventStore(aws.client("dynamodb"), ENV[config.ENV_EVENTS_TABLE])
-    batch = [event("u1", 1), event("u1", 2), event("u" * 3000, 3), event("u1", 4)]
+class Throttling:
+    """A DynamoDB client that, like a throttled table, writes only part of the first batch and returns the rest as
+    UnprocessedItems; the next call fails outright."""
+
+    def __init__(self, client: Any) -> None:
+        self.client, self.calls = client, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def batch_write_item(self, RequestItems: dict[str, list[Any]]) -> dict[str, Any]:
+        self.calls += 1
+        (table, requests), = RequestItems.items()
+        if self.calls == 2:
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "boom"}}, "BatchWriteItem")
+        written, left = (requests[:2], requests[2:]) if self.calls == 1 else (requests, [])
+        self.client.batch_write_item(RequestItems={table: written})
+        return {"UnprocessedItems": {table: left} if left else {}}
+
+
+def test_a_partly_written_batch_is_completed_by_the_retry_and_stored_once(aws, monkeypatch):
+    # Given DynamoDB writing two events of a batch and then failing
+    monkeypatch.setattr("tailor.adapters.events.time.sleep", lambda seconds: None)
+    client = Throttling(aws.client("dynamodb"))
+    events = DynamoEventStore(client, ENV[config.ENV_EVENTS_TABLE])
+    batch = [event("u1", t) for t in range(1, 6)]
+    # When the call fails part-way, the caller sees the failure
     with pytest.raises(ClientError):
         events.put_events(GROUP, batch)
-    assert events.user_events(GROUP, "u1", 10) == []
+    assert len(events.user_events(GROUP, "u1", 10)) == 2
+    # Then the SDK's retry of the same call completes the batch, every event once
+    events.put_events(GROUP, batch)
+    assert [e.timestamp for e in events.user_events(GROUP, "u1", 10)] == [1, 2, 3, 4, 5]
 
 
 def test_records_replace_by_id_and_come_back_in_put_order(store):

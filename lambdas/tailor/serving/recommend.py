@@ -127,12 +127,14 @@ def _history(svc: Service, served: _Served, catalog: Catalog, user_id: str | Non
     live = svc.events.user_events(served.group_arn, user_id, LIVE_EVENTS)
     if not live:
         return trained
-    seen = set(zip(trained.items.tolist(), trained.timestamps.tolist(), trained.event_types.tolist(), strict=True))
+    # A retrained model already holds the events put before its training (timestamps kept in whole seconds).
+    seen = set(zip(trained.items.tolist(), trained.timestamps.astype(np.int64).tolist(), trained.event_types.tolist(),
+                   strict=True))
     items, weights, times, types = [], [], [], []
     for event in live:
         item = catalog.index.get(event.item_id, -1) if event.item_id is not None else -1
-        if (item, float(event.timestamp), event.event_type) in seen:
-            continue  # already in the training data (a later training read the events store)
+        if (item, int(event.timestamp), event.event_type) in seen:
+            continue
         weight = event_weight(served.options, event.event_type, event.event_value)
         items.append(item)
         weights.append(math.nan if weight is None else weight)

@@ -15,12 +15,15 @@ from typing import IO, Any
 import numpy as np
 
 from tailor.filters.evaluate import MAX_INTERACTIONS_PER_EVENT_TYPE
+from tailor.imports import ImportFailed
 from tailor.operations import common
 from tailor.operations.catalog import find_recipe
+from tailor.operations.schemas import load as load_schema
 from tailor.operations.solutions import CREATE_STOPPED, CREATE_STOPPING, sync_latest
 from tailor.ports import Resource
 from tailor.service import Service
 from tailor.snapshot import Snapshot, read_snapshot
+from tailor.streamed import with_streamed
 from tailor.training import data as training_data
 from tailor.training import evaluation, search
 from tailor.training.base import InteractionData, Model, TrainingFailed
@@ -69,15 +72,24 @@ def _check_stop(svc: Service, arn: str) -> None:
 
 
 def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
+    """Each ACTIVE dataset's data: what was imported plus what was put in real time since (tailor.streamed)."""
     found = {}
     for dataset in common.children(svc, "dataset", group_arn):
+        if dataset.status != common.ACTIVE:
+            continue
         uri = dataset.internal.get("snapshot")
-        if uri and dataset.status == common.ACTIVE:
-            found[dataset.doc["datasetType"]] = read_snapshot(svc.blobs, uri)
+        bulk = read_snapshot(svc.blobs, uri) if uri else None
+        schema = load_schema(common.get(svc, dataset.doc["schemaArn"], "schema"))
+        try:
+            snapshot = with_streamed(svc, dataset, schema, bulk)
+        except ImportFailed as failure:
+            raise TrainingFailed(f"The records put into {dataset.arn} could not be read: {failure.reason}") from None
+        if snapshot is not None:
+            found[dataset.doc["datasetType"]] = snapshot
     if "INTERACTIONS" not in found:
         raise TrainingFailed(
-            f"Dataset group {group_arn} has no imported INTERACTIONS data: create an Interactions dataset and "
-            "import data into it (a dataset import job reaching ACTIVE) before training"
+            f"Dataset group {group_arn} has no INTERACTIONS data: create an Interactions dataset and import data "
+            "into it (a dataset import job reaching ACTIVE) or record events with PutEvents before training"
         )
     return found
 
