@@ -96,3 +96,20 @@ def test_base64_bodies_from_api_gateway(svc, encoded):
     event = {"httpMethod": "POST", "path": "/", "headers": {"x-amz-target": "AmazonPersonalize.ListDatasetGroups"},
              "body": base64.b64encode(raw.encode()).decode() if encoded else raw, "isBase64Encoded": encoded}
     assert lambda_handler(event, LambdaContext(aws_request_id="r"))["statusCode"] == 200
+
+
+def test_inside_lambda_each_request_writes_its_metrics(svc, monkeypatch, capsys):
+    # Given the handler running in Lambda (where Powertools' embedded-metric-format lines become CloudWatch metrics)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "tailor-api")
+    assert call({})[0] == 200
+    assert call({"maxResults": "many"})[0] == 400
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    # Then each request writes one metrics line naming the operation, its latency and its outcome
+    assert [(m["operation"], "Success" in m, "ClientErrors" in m) for m in lines] == [
+        ("ListDatasetGroups", True, False), ("ListDatasetGroups", False, True)]
+    assert all(min(m["Latency"] if isinstance(m["Latency"], list) else [m["Latency"]]) >= 0 for m in lines)
+
+
+def test_outside_lambda_no_metrics_are_written(svc, capsys):
+    call({})
+    assert '"_aws"' not in capsys.readouterr().out
