@@ -56,7 +56,7 @@ from tailor.service import Service  # noqa: E402
 from tailor.snapshot import Column, Snapshot, write_snapshot  # noqa: E402
 from tailor.training import evaluation  # noqa: E402
 from tailor.training.base import InteractionData  # noqa: E402
-from tailor.training.entrypoint import _write_artifact  # noqa: E402
+from tailor.training.entrypoint import write_artifact  # noqa: E402
 from tailor.training.recipes import get_recipe  # noqa: E402
 
 CASE = Case("100,000 items, 1M interactions", 20_000, 100_000, 1_000_000)
@@ -253,7 +253,7 @@ def run(requests: int, with_peer: bool) -> dict[str, Any]:
     fit_s = time.perf_counter() - fit_start
     temperature = evaluation.calibrate_temperature(model, data, split)
     buffer = io.BytesIO()
-    _write_artifact(buffer, RECIPE, params, model, data, {}, temperature)
+    write_artifact(buffer, RECIPE, params, model, data, {}, temperature)
     artifact = buffer.getvalue()
     del model, split, buffer
     gc.collect()

@@ -248,7 +248,8 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _number_text(value: float) -> str:
+def number_text(value: float) -> str:
+    """A number as filter values and item metadata write it: 3.0 -> '3', 2.5 -> '2.5'."""
     return str(int(value)) if value.is_integer() else repr(value)
 
 
@@ -417,14 +418,14 @@ class _Context:
 def _list_values(cond: Condition, ctx: _Context) -> tuple[str, ...]:
     values = cond.values
     if isinstance(values, Literals):
-        return tuple(v if isinstance(v, str) else _number_text(v) for v in values.values)
+        return tuple(v if isinstance(v, str) else number_text(v) for v in values.values)
     if isinstance(values, Param):
         return ctx.param(values.name)
     if isinstance(values, CurrentItem):
         current = ctx.current_value(values.field)
         if isinstance(current, str):
             return tuple(v for v in current.split("|") if v)
-        return () if math.isnan(current) else (_number_text(current),)
+        return () if math.isnan(current) else (number_text(current),)
     raise AssertionError(f"unexpected list value {values!r}")
 
 
@@ -432,13 +433,13 @@ def _comparison_operand(cond: Condition, ctx: _Context, text_column: bool) -> _O
     values = cond.values
     if isinstance(values, Literals):
         number = float(values.values[0])
-        return _Operand(number, _number_text(number))
+        return _Operand(number, number_text(number))
     if isinstance(values, CurrentItem):
         current = ctx.current_value(values.field)
         if isinstance(current, str):
             parsed = _number(current)
             return _Operand(math.nan if parsed is None else parsed, current or None)
-        return _Operand(current, None if math.isnan(current) else _number_text(current))
+        return _Operand(current, None if math.isnan(current) else number_text(current))
     if isinstance(values, Param):
         given = ctx.param(values.name)
         subject = f"{cond.dataset}.{cond.field} {cond.op} ${values.name}"

@@ -186,6 +186,9 @@ def start_delete(svc: Service, resource: Resource) -> None:
 # ---- reads the request paths repeat (runtime, events), cached per process for svc.cache_seconds ----------------
 
 
+_MAX_CACHED_READS = 4096
+
+
 def _cached_read(svc: Service, key: str, read: Callable[[], T]) -> T:
     if svc.cache_seconds <= 0:
         return read()
@@ -197,7 +200,10 @@ def _cached_read(svc: Service, key: str, read: Callable[[], T]) -> T:
         return cast(T, entry[1])
     value = read()
     with lock:
-        svc.cache["reads"][key] = (now, value)
+        reads = svc.cache["reads"]
+        if len(reads) >= _MAX_CACHED_READS:  # callers name the ARNs: never let a warm process grow without end
+            reads.clear()
+        reads[key] = (now, value)
     return value
 
 

@@ -79,7 +79,7 @@ def put_records(svc: Service, dataset_arn: str) -> tuple[Mapping[str, StoredReco
             f"put.{dataset_arn}", {"records": {}, "seen": 0.0, "polled": -math.inf, "version": 0}
         )
         now = time.monotonic()
-        if now - state["polled"] >= svc.cache_seconds or svc.cache_seconds <= 0:
+        if now - state["polled"] >= svc.cache_seconds:
             records: dict[str, StoredRecord] = state["records"]
             since = max(0.0, state["seen"] - CLOCK_SKEW_SECONDS) if records else 0.0
             changed = False

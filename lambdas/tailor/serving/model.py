@@ -1,6 +1,6 @@
 """A trained solution version as the runtime serves it: its artifact loaded once per process and kept while it fits.
 
-The artifact (tailor.training.entrypoint._write_artifact) holds the recipe's arrays (`model.*`), the id vocabularies,
+The artifact (tailor.training.entrypoint.write_artifact) holds the recipe's arrays (`model.*`), the id vocabularies,
 each item's event count, every user's newest events per event type (`history.*`) and a JSON `__meta__` with the
 recipe, the softmax temperature and the event type names.
 """

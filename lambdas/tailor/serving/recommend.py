@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from tailor.errors import InvalidInputException, ResourceNotFoundException
-from tailor.filters.evaluate import UserInteractions, item_mask
+from tailor.filters.evaluate import UserInteractions, item_mask, number_text
 from tailor.filters.expression import FilterExpression, parse_filter
 from tailor.operations import common
 from tailor.ports import Resource
@@ -290,10 +290,6 @@ def _contributions(served: _Served, catalog: Catalog, history: History, full: np
     return found
 
 
-def _number_text(value: float) -> str:
-    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-
-
 def _metadata_columns(served: _Served, catalog: Catalog, requested: Mapping[str, Sequence[str]] | None,
                       num_results: int) -> list[tuple[str, str]]:
     """(name asked for, catalog column) pairs; checks the campaign allows metadata and the columns exist."""
@@ -331,7 +327,7 @@ def _metadata(catalog: Catalog, columns: list[tuple[str, str]], item: int) -> di
             if value:
                 found[name] = value
         elif not math.isnan(float(value)):
-            found[name] = _number_text(float(value))
+            found[name] = number_text(float(value))
     return found
 
 

@@ -94,7 +94,7 @@ def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
     return found
 
 
-def _write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
+def write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], model: Model, data: InteractionData,
                     metrics: Mapping[str, float], temperature: float) -> None:
     """The .npz artifact, streamed: a model may be gigabytes, and is never held twice. tailor.serving reads it."""
     meta = {"format": ARTIFACT_FORMAT, "recipe": recipe, "params": dict(params), "n_events": data.n_events,
@@ -206,7 +206,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
 
     prefix = model_prefix(svc, arn)
     with svc.blobs.create(prefix + "model.npz") as out:
-        _write_artifact(out, recipe_name, params, model, data, metrics, temperature)
+        write_artifact(out, recipe_name, params, model, data, metrics, temperature)
     del model
     svc.blobs.put(prefix + "metrics.json", json.dumps(metrics, indent=2, sort_keys=True).encode())
     progress.step(f"artifact written to {prefix}")
