@@ -26,6 +26,9 @@ RECORD_FAILURE_TASK_ID = "RecordFailure"
 JOB_FAILED_STATE_ID = "JobFailed"
 JOB_SUCCEEDED_STATE_ID = "JobSucceeded"
 LOG_GROUP_ID = "Logs"
+# Automatic training: one schedule runs the sweep job (tailor.autotrain) against every solution.
+AUTO_TRAINING_SCHEDULE_ID = "AutoTrainingSchedule"
+AUTO_TRAINING_RATE = "rate(1 hour)"
 ROLE_ID = "Role"
 
 # Handlers, referenced by module path only (the code ships as an asset of lambdas/).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, Size, Stack, Validations
@@ -10,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
@@ -82,6 +84,7 @@ class Functions(Construct):
             tmp=WORKFLOW_TMP,
         )
         self.jobs_state_machine = self._jobs_state_machine(self.workflow_function)
+        self.auto_training_schedule = self._auto_training_schedule(self.jobs_state_machine)
         self.control_plane_function = self._function(
             constants.CONTROL_PLANE_FUNCTION_ID,
             handler=constants.CONTROL_PLANE_HANDLER,
@@ -107,19 +110,22 @@ class Functions(Construct):
 
         workflow = self.workflow_function
         _grant_table(workflow, storage.resources_table, resources_indexes, write=True)
-        _grant_table(workflow, storage.events_table, (), write=False)
+        _grant_table(workflow, storage.events_table, (), write=True)  # data deletion jobs remove events
         _grant_bucket(workflow, artifacts, write=True)
-        # Import jobs read the user's own bucket, named in the request (dataSource.dataLocation).
+        # Import and batch jobs read the user's own bucket, named in the request (dataSource.dataLocation,
+        # jobInput); batch jobs and exports write their results where the request says (jobOutput, jobOutput path).
         iam.Grant.add_to_principal(
-            grantee=workflow, actions=[*OBJECT_READ_ACTIONS, *BUCKET_LIST_ACTIONS], resource_arns=["*"]
+            grantee=workflow, actions=[*OBJECT_READ_ACTIONS, *BUCKET_LIST_ACTIONS, "s3:PutObject",
+                                       "s3:AbortMultipartUpload"], resource_arns=["*"]
         )
         Validations.of(_role(workflow)).acknowledge(
             _objects_wildcard(artifacts),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason="Import jobs read s3:GetObject/s3:ListBucket from the user's own bucket, which is only "
-                "known at request time (CreateDatasetImportJob dataSource.dataLocation); read-only, and a bucket in "
-                "another account still has to allow this role in its bucket policy.",
+                reason="Import and batch jobs read (s3:GetObject/s3:ListBucket) and batch jobs and exports write "
+                "(s3:PutObject, no delete) the user's own bucket, which is only known at request time "
+                "(dataSource.dataLocation, jobInput, jobOutput); a bucket in another account still has to allow this "
+                "role in its bucket policy.",
             ),
         )
 
@@ -172,6 +178,30 @@ class Functions(Construct):
             )
         )
         return function
+
+    def _auto_training_schedule(self, state_machine: sfn.StateMachine) -> scheduler.CfnSchedule:
+        """Automatic training's sweep (tailor.autotrain): one hourly execution of the jobs state machine looks at
+        every solution and starts the versions that are due. Nothing is created per solution."""
+        role = iam.Role(
+            self,
+            f"{constants.AUTO_TRAINING_SCHEDULE_ID}{constants.ROLE_ID}",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}),
+            description="EventBridge Scheduler starts the Tailor jobs state machine for automatic training",
+        )
+        state_machine.grant_start_execution(role)
+        return scheduler.CfnSchedule(
+            self,
+            constants.AUTO_TRAINING_SCHEDULE_ID,
+            description="Tailor automatic training: start the solution versions that are due",
+            schedule_expression=constants.AUTO_TRAINING_RATE,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=state_machine.state_machine_arn,
+                role_arn=role.role_arn,
+                input=json.dumps({"job": tailor_config.AUTO_TRAIN_JOB, "arn": tailor_config.AUTO_TRAIN_TARGET}),
+            ),
+        )
 
     def _jobs_state_machine(self, workflow: lambda_.IFunction) -> sfn.StateMachine:
         """{"job", "arn"} → run the job; on any error, let the same Lambda record the failure, then fail."""

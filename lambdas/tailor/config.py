@@ -15,6 +15,11 @@ ENV_REGION = "AWS_REGION"
 ENV_CACHE_SECONDS = "TAILOR_CACHE_SECONDS"
 DEFAULT_CACHE_SECONDS = 2.0
 
+# Automatic training: the job the schedule (EventBridge Scheduler in AWS, a timer locally) starts, and the "arn" it
+# is given: every solution is looked at (tailor.autotrain.sweep).
+AUTO_TRAIN_JOB = "auto-train"
+AUTO_TRAIN_TARGET = "all"
+
 # The resources table: one item per resource (pk = ARN) plus name-lock items (pk = "name#<kind>#<name>").
 RESOURCES_PK = "pk"
 # GSI listing every resource of a kind, newest first.

@@ -74,7 +74,7 @@ def import_csv(
     builder = _ColumnsBuilder(schema.fields)
     files = 0
     with _collector_paused():
-        for uri, single in _data_files(blobs, data_location):
+        for uri, single in data_files(blobs, data_location):
             if _read_file(blobs, uri, schema.fields, builder, skip_if_empty=not single):
                 files += 1
     if files == 0:
@@ -126,7 +126,7 @@ def _sig(pairs: Sequence[tuple[str, str]]) -> str:
 # ---- locating the files ----------------------------------------------------------------------------
 
 
-def _data_files(blobs: BlobStore, location: str) -> list[tuple[str, bool]]:
+def data_files(blobs: BlobStore, location: str) -> list[tuple[str, bool]]:
     """(uri, is the single named object) for each object to read."""
     bucket, _, key = location.removeprefix("s3://").partition("/")
     if not location.startswith("s3://") or not bucket:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tailor import schemas
+from tailor import attribution, config, recommender_jobs, schemas
 from tailor.errors import ResourceInUseException, ResourceNotFoundException
 from tailor.imports import ImportFailed, import_csv
 from tailor.operations import common
+from tailor.operations.data_jobs import DELETION_RUNNING, FAILED
 from tailor.ports import Resource
 from tailor.service import Service
 from tailor.snapshot import read_snapshot, widen, write_snapshot
@@ -17,22 +18,18 @@ logger = logging.getLogger("tailor.jobs")
 
 # What goes with a resource when it is deleted (Personalize deletes these along with their parent).
 CASCADE = {
-    "dataset-group": ("filter",),
-    "dataset": ("dataset-import-job",),
+    "dataset-group": ("filter", "data-deletion-job", "metric-attribution"),
+    "dataset": ("dataset-import-job", "dataset-export-job"),
     "solution": ("solution-version",),
 }
 
 
 def activate(svc: Service, arn: str) -> None:
     """Resources with nothing to build: CREATE PENDING → CREATE IN_PROGRESS → ACTIVE."""
-    _advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
-    _advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+    common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
+    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
 
 
-def _advance(svc: Service, arn: str, from_status: str, to_status: str) -> Resource:
-    return svc.store.update(
-        arn, {"status": to_status, "lastUpdatedDateTime": svc.now()}, expect_status=frozenset({from_status})
-    )
 
 
 def delete(svc: Service, arn: str) -> None:
@@ -40,7 +37,7 @@ def delete(svc: Service, arn: str) -> None:
     if resource is None:
         return
     if resource.status == common.DELETE_PENDING:
-        resource = _advance(svc, arn, common.DELETE_PENDING, common.DELETE_IN_PROGRESS)
+        resource = common.advance(svc, arn, common.DELETE_PENDING, common.DELETE_IN_PROGRESS)
     _remove(svc, resource)
 
 
@@ -74,7 +71,7 @@ def model_prefix(svc: Service, version_arn: str) -> str:
 
 
 def import_dataset(svc: Service, arn: str) -> None:
-    job = _advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
+    job = common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
     dataset = common.get(svc, job.doc["datasetArn"], "dataset")
     schema = schemas.parse_schema(common.get(svc, dataset.doc["schemaArn"], "schema").doc["schema"])
     mode = job.doc.get("importMode") or "FULL"
@@ -100,7 +97,9 @@ def import_dataset(svc: Service, arn: str) -> None:
         internal_changes={"snapshot": uri, "rows": snapshot.n_rows},
     )
     logger.info("imported %d rows from %d file(s) into %s", result.rows, result.files, dataset.arn)
-    _advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+    if job.doc.get("publishAttributionMetricsToS3"):
+        attribution.publish_after_import(svc, arn)  # in S3 when the job is ACTIVE; a failure there is only logged
+    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
 
 
 def fail(svc: Service, arn: str, reason: str) -> None:
@@ -108,6 +107,9 @@ def fail(svc: Service, arn: str, reason: str) -> None:
     try:
         resource = svc.store.get(arn)
         if resource is None:
+            return
+        if resource.kind == "recommender":  # its create, update, stop, start and delete fail in their own ways
+            recommender_jobs.fail_recommender(svc, resource, reason)
             return
         if resource.status in common.IN_FLIGHT:
             failed = svc.store.update(
@@ -119,6 +121,9 @@ def fail(svc: Service, arn: str, reason: str) -> None:
                 from tailor.operations.solutions import sync_latest
 
                 sync_latest(svc, failed)
+        elif resource.kind == "data-deletion-job" and resource.status in DELETION_RUNNING:
+            svc.store.update(arn, {"status": FAILED, "failureReason": reason[:1000], "lastUpdatedDateTime": svc.now()},
+                             expect_status=DELETION_RUNNING)
         elif (resource.doc.get("latestCampaignUpdate") or {}).get("status") in common.IN_FLIGHT:
             _fail_campaign_update(svc, resource, reason)  # the campaign keeps serving what it served before
         elif resource.status in common.DELETING:
@@ -164,12 +169,53 @@ def train(svc: Service, arn: str) -> None:
     train_version(svc, arn)
 
 
+def auto_train(svc: Service, arn: str) -> None:
+    from tailor.autotrain import sweep
+
+    sweep(svc, arn)
+
+
+def batch_inference(svc: Service, arn: str) -> None:
+    from tailor import batch  # numpy and the serving code load only where batch jobs run
+
+    batch.batch_inference(svc, arn)
+
+
+def batch_segment(svc: Service, arn: str) -> None:
+    from tailor import batch
+
+    batch.batch_segment(svc, arn)
+
+
+def export_dataset(svc: Service, arn: str) -> None:
+    from tailor import data_jobs  # the export and deletion code loads only where those jobs run
+
+    data_jobs.export_dataset(svc, arn)
+
+
+def delete_data(svc: Service, arn: str) -> None:
+    from tailor import data_jobs
+
+    data_jobs.delete_users(svc, arn)
+
+
 JOBS: dict[str, Callable[[Service, str], None]] = {
     "activate": activate,
+    config.AUTO_TRAIN_JOB: auto_train,
+    "attribution-report": attribution.publish_for_import,
+    "batch-inference": batch_inference,
+    "batch-segment": batch_segment,
     "delete": delete,
+    "delete-data": delete_data,
+    "export": export_dataset,
     "import": import_dataset,
     "train": train,
     "update-campaign": update_campaign,
+    "train-recommender": recommender_jobs.train_recommender,
+    "update-recommender": recommender_jobs.update_recommender,
+    "stop-recommender": recommender_jobs.stop_recommender,
+    "start-recommender": recommender_jobs.start_recommender,
+    "delete-recommender": recommender_jobs.delete_recommender,
 }
 
 

@@ -83,6 +83,12 @@ class StoredEvent:
     recommendation_id: str | None = None
     impression: tuple[str, ...] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
+    # True for the marker a data deletion job leaves in the user's events (not an event): `timestamp` is when the
+    # user's data was deleted, so a model trained before then must not use the history it holds for the user.
+    tombstone: bool = False
+    # The event's metricAttribution.eventAttributionSource (or its EVENT_ATTRIBUTION_SOURCE property): the source its
+    # metric attribution reports it under, kept even when the Interactions schema has no such field.
+    event_attribution_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,15 @@ class EventStore(Protocol):
         """Store a validated batch (at most 10). An event already stored (same user, timestamp and event_id) is stored
         once, so when a store failure leaves part of a batch written, retrying the call completes it."""
 
-    def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
-        """The user's newest `limit` events in the dataset group, oldest first."""
+    def user_events(self, group_arn: str, user_id: str, limit: int, include_tombstone: bool = False,
+                    ) -> list[StoredEvent]:
+        """The user's newest `limit` events in the dataset group, oldest first. With `include_tombstone`, the
+        marker of the user's latest data deletion (StoredEvent.tombstone), if any, follows them: read in the same
+        request, so the runtime learns of a deletion at no extra cost."""
+
+    def delete_user(self, group_arn: str, user_id: str, deleted_at: float) -> int:
+        """Delete every event stored for the user in the dataset group and leave a tombstone dated `deleted_at`
+        (replacing an earlier one); returns how many events were deleted."""
 
     def put_records(self, dataset_arn: str, records: Sequence[StoredRecord]) -> float:
         """Store items or users (at most 10) all or nothing, replacing earlier records with the same id; returns the
@@ -115,8 +128,12 @@ class EventStore(Protocol):
     def records_since(self, dataset_arn: str, since: float) -> list[StoredRecord]:
         """Every record put at or after `since` (0 for all), the latest version of each id, oldest put first."""
 
+    def delete_records(self, dataset_arn: str, record_ids: Sequence[str]) -> int:
+        """Delete the stored items or users with these ids (missing ids are skipped); returns how many were stored."""
+
     def group_events(self, group_arn: str) -> Iterator[StoredEvent]:
-        """Every event stored for the dataset group, in no particular order (training and exports read them)."""
+        """Every event stored for the dataset group, in no particular order (training and exports read them);
+        never a tombstone."""
 
 
 class BlobStore(Protocol):

@@ -97,6 +97,16 @@ class TailorFixture:
                 return status
             time.sleep(0.02)
 
+    def run_automatic_training(self, after_seconds: float = 0.0) -> list[str]:
+        """Run automatic training's sweep as if `after_seconds` had passed (rate(7 days) is 604800), wait for the
+        versions it starts to train, and return their ARNs. The local endpoint also sweeps every few minutes."""
+        from tailor.autotrain import sweep
+
+        service = self.embedded.service
+        started = sweep(service, now=service.now() + after_seconds)
+        self.wait()
+        return started
+
     def reset(self) -> None:
         self.embedded.reset()
 

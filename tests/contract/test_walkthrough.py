@@ -4,15 +4,11 @@ and in-process through the pytest fixture."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
 
 from tests.samples import (
@@ -91,23 +87,6 @@ def assert_walkthrough(result: dict[str, Any]) -> None:
 
 def test_walkthrough_in_process(tailor):
     assert_walkthrough(run_walkthrough(tailor.client))
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """`tailor serve` as a user runs it: the console entry point in its own process, on a free port."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tailor.local.cli", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "serving" in line, line
-        endpoint = line.split(" at ")[1].split()[0]
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_readiness_probe(served):

@@ -293,6 +293,20 @@ def test_state_machine_logs_every_event(template: Template) -> None:
     )
 
 
+def test_automatic_training_sweeps_hourly_through_the_jobs_state_machine(template: Template) -> None:
+    state_machine_id, _ = _only(template, "AWS::StepFunctions::StateMachine")
+    _, schedule = _only(template, "AWS::Scheduler::Schedule")
+    properties = schedule["Properties"]
+    assert properties["ScheduleExpression"] == constants.AUTO_TRAINING_RATE
+    target = properties["Target"]
+    assert target["Arn"] == {"Ref": state_machine_id}
+    assert json.loads(target["Input"]) == {"job": tailor_config.AUTO_TRAIN_JOB, "arn": tailor_config.AUTO_TRAIN_TARGET}
+    # The schedule's role may start that state machine and nothing else.
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    statements = _statements(template, role_id)
+    assert statements == [{"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": state_machine_id}}]
+
+
 # --- IAM ---------------------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 Key layout (pk / sk, both strings; config.EVENTS_PK / EVENTS_SK):
 
     e#<datasetGroupArn>#<userId>   <sentAt %017.3f>#<eventId>   one event; newest n = Query backwards, Limit n
+    e#<datasetGroupArn>#<userId>   ~deleted                     the user's tombstone (a data deletion job's)
     r#<datasetArn>                 <recordId>                   the latest version of an item or user
     l#<datasetArn>                 <putAt %017.3f>#<recordId>   the same version again, in put order (records_since)
 
@@ -10,6 +11,9 @@ Each item keeps its payload as one JSON string attribute "d", so numbers never b
 on the same key (same user, time and eventId) and is stored once. A record's earlier log entry is deleted in the
 transaction that writes its new version, so the log holds one entry per id; the write is conditional on the version
 it replaces, so concurrent puts of one id retry rather than leave two log entries.
+
+A data deletion job deletes a user's events and leaves a tombstone whose sort key sorts after every time key, so the
+runtime's newest-first Query of the user's events reads it first, in the same request (one item more).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from tailor.ports import StoredEvent, StoredRecord
 MAX_BATCH = 10
 _MAX_RETRIES = 8
 _BATCH_GET = 100  # keys per BatchGetItem
+_BATCH_WRITE = 25  # requests per BatchWriteItem
+# The tombstone's sort key: "~" sorts after the digits every event's key starts with.
+TOMBSTONE_SK = "~deleted"
 
 
 def time_key(seconds: float) -> str:
@@ -65,6 +72,8 @@ def encode_event(event: StoredEvent) -> str:
             "recommendation_id": event.recommendation_id,
             "impression": list(event.impression),
             "properties": dict(event.properties),
+            # only when set, so events without one are stored exactly as before
+            **({"event_attribution_source": event.event_attribution_source} if event.event_attribution_source else {}),
         },
         separators=(",", ":"),
     )
@@ -74,6 +83,12 @@ def decode_event(text: str) -> StoredEvent:
     data = json.loads(text)
     data["impression"] = tuple(data.get("impression") or ())
     return StoredEvent(**data)
+
+
+def tombstone(user_id: str, deleted_at: float) -> StoredEvent:
+    """The marker of a user's data deletion, as user_events returns it."""
+    return StoredEvent(user_id=user_id, event_id="", event_type="", timestamp=deleted_at, session_id="",
+                       tombstone=True)
 
 
 def check_batch(what: str, count: int) -> None:
@@ -127,19 +142,26 @@ class DynamoEventStore:
         # each transaction, which made a busy local events table slower with every event. Nothing is written before
         # the whole batch has been validated; should DynamoDB fail part-way, the call fails and its retry rewrites
         # the same keys, so the batch ends stored exactly once.
-        pending = [{"PutRequest": {"Item": item}} for item in items]
-        for attempt in range(_BATCH_ATTEMPTS):
-            if not pending:
-                return
-            if attempt:
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            resp = self._ddb.batch_write_item(RequestItems={self._table: pending})
-            pending = (resp.get("UnprocessedItems") or {}).get(self._table, [])
-        if pending:
-            raise RuntimeError(f"DynamoDB left {len(pending)} of {len(items)} events unwritten after "
-                               f"{_BATCH_ATTEMPTS} attempts; retry the call (it stores each event once)")
+        self._write_batch([{"PutRequest": {"Item": item}} for item in items], "events",
+                          "retry the call (it stores each event once)")
 
-    def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
+    def _write_batch(self, requests: list[dict[str, Any]], what: str, advice: str) -> None:
+        """BatchWriteItem in chunks of 25, retrying what DynamoDB leaves unprocessed (with backoff)."""
+        for start in range(0, len(requests), _BATCH_WRITE):
+            pending = requests[start : start + _BATCH_WRITE]
+            for attempt in range(_BATCH_ATTEMPTS):
+                if not pending:
+                    break
+                if attempt:
+                    time.sleep(min(0.05 * 2**attempt, 1.0))
+                resp = self._ddb.batch_write_item(RequestItems={self._table: pending})
+                pending = (resp.get("UnprocessedItems") or {}).get(self._table, [])
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending)} of {len(requests)} {what} unwritten after "
+                                   f"{_BATCH_ATTEMPTS} attempts; {advice}")
+
+    def user_events(self, group_arn: str, user_id: str, limit: int, include_tombstone: bool = False,
+                    ) -> list[StoredEvent]:
         if limit <= 0:
             return []
         kwargs: dict[str, Any] = {
@@ -150,14 +172,47 @@ class DynamoEventStore:
             "ScanIndexForward": False,  # newest first
             "ConsistentRead": True,  # the next recommendation request must see an event PutEvents just stored
         }
+        # One item more than asked for: the tombstone, if there is one, comes first (its key sorts last).
+        wanted = limit + 1
         items: list[Mapping[str, Any]] = []
-        while len(items) < limit:
-            resp = self._ddb.query(**kwargs, Limit=limit - len(items))
+        while len(items) < wanted:
+            resp = self._ddb.query(**kwargs, Limit=wanted - len(items))
             items.extend(resp.get("Items", []))
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return [decode_event(item["d"]["S"]) for item in reversed(items[:limit])]
+        marker = None
+        if items and items[0][config.EVENTS_SK]["S"] == TOMBSTONE_SK:
+            marker = tombstone(user_id, float(json.loads(items.pop(0)["d"]["S"])["deleted_at"]))
+        events = [decode_event(item["d"]["S"]) for item in reversed(items[:limit])]
+        if include_tombstone and marker is not None:
+            events.append(marker)
+        return events
+
+    def delete_user(self, group_arn: str, user_id: str, deleted_at: float) -> int:
+        pk = event_pk(group_arn, user_id)
+        # The tombstone first: from now on the runtime ignores what a model trained earlier holds of the user, even
+        # should the deletion below fail part-way (a new job then deletes the rest).
+        self._ddb.put_item(TableName=self._table, Item={
+            **self._key(pk, TOMBSTONE_SK), "d": _s(json.dumps({"deleted_at": deleted_at}))})
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#pk = :pk",
+            "ProjectionExpression": "#pk, #sk",
+            "ExpressionAttributeNames": {"#pk": config.EVENTS_PK, "#sk": config.EVENTS_SK},
+            "ExpressionAttributeValues": {":pk": _s(pk)},
+            "ConsistentRead": True,
+        }
+        deleted = 0
+        while True:
+            resp = self._ddb.query(**kwargs)
+            keys = [item for item in resp.get("Items", []) if item[config.EVENTS_SK]["S"] != TOMBSTONE_SK]
+            self._write_batch([{"DeleteRequest": {"Key": key}} for key in keys], "event deletions",
+                              "run the data deletion again")
+            deleted += len(keys)
+            if "LastEvaluatedKey" not in resp:
+                return deleted
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def group_events(self, group_arn: str) -> Iterator[StoredEvent]:
         kwargs: dict[str, Any] = {
@@ -170,7 +225,8 @@ class DynamoEventStore:
         while True:
             resp = self._ddb.scan(**kwargs)
             for item in resp.get("Items", []):
-                yield decode_event(item["d"]["S"])
+                if item[config.EVENTS_SK]["S"] != TOMBSTONE_SK:
+                    yield decode_event(item["d"]["S"])
             if "LastEvaluatedKey" not in resp:
                 return
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
@@ -259,6 +315,17 @@ class DynamoEventStore:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return list(latest.values())
+
+    def delete_records(self, dataset_arn: str, record_ids: Sequence[str]) -> int:
+        # Each record has two items: its latest version and that version's entry in the put log.
+        found = self._put_times(dataset_arn, record_ids)
+        keys = []
+        for rid, put_at in found.items():
+            keys.append(self._key(record_pk(dataset_arn), rid))
+            keys.append(self._key(log_pk(dataset_arn), f"{time_key(put_at)}#{rid}"))
+        self._write_batch([{"DeleteRequest": {"Key": key}} for key in keys], "record deletions",
+                          "run the data deletion again")
+        return len(found)
 
 
 def _lost_race(err: ClientError) -> bool:

@@ -36,6 +36,22 @@ class LocalLauncher:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailor-job")
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._timers: list[threading.Thread] = []
+
+    def every(self, seconds: float, job: str, arn: str) -> None:
+        """Launch `job` every `seconds` until shutdown: the local stand-in for an EventBridge Scheduler schedule."""
+
+        def tick() -> None:
+            while not self._stopping.wait(seconds):
+                try:
+                    self.launch(job, arn)
+                except RuntimeError:  # the pool shut down between the wait and the launch
+                    return
+
+        timer = threading.Thread(target=tick, name=f"tailor-schedule-{job}", daemon=True)
+        timer.start()
+        self._timers.append(timer)
 
     def launch(self, job: str, arn: str) -> None:
         future = self._pool.submit(self._runner, job, arn)
@@ -63,4 +79,7 @@ class LocalLauncher:
         return False
 
     def shutdown(self) -> None:
+        self._stopping.set()
+        for timer in self._timers:
+            timer.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)

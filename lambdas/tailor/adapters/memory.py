@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import IO
 
-from tailor.adapters.events import event_sk, next_put_at, unique_events, unique_records
+from tailor.adapters.events import event_sk, next_put_at, tombstone, unique_events, unique_records
 from tailor.ports import StoredEvent, StoredRecord
 
 
@@ -56,6 +56,8 @@ class MemoryEventStore:
         self._events: dict[str, dict[str, dict[str, StoredEvent]]] = {}
         # dataset -> record id -> latest record
         self._records: dict[str, dict[str, StoredRecord]] = {}
+        # group -> user -> when a data deletion job last deleted the user's data
+        self._tombstones: dict[str, dict[str, float]] = {}
 
     def put_events(self, group_arn: str, events: Sequence[StoredEvent]) -> None:
         batch = unique_events(group_arn, events)
@@ -65,12 +67,22 @@ class MemoryEventStore:
             for event in stored:
                 users.setdefault(event.user_id, {})[event_sk(event)] = event
 
-    def user_events(self, group_arn: str, user_id: str, limit: int) -> list[StoredEvent]:
+    def user_events(self, group_arn: str, user_id: str, limit: int, include_tombstone: bool = False,
+                    ) -> list[StoredEvent]:
         if limit <= 0:
             return []
         with self._lock:
             events = self._events.get(group_arn, {}).get(user_id, {})
-            return [events[k] for k in sorted(events)[-limit:]]
+            found = [events[k] for k in sorted(events)[-limit:]]
+            deleted_at = self._tombstones.get(group_arn, {}).get(user_id)
+        if include_tombstone and deleted_at is not None:
+            found.append(tombstone(user_id, deleted_at))
+        return found
+
+    def delete_user(self, group_arn: str, user_id: str, deleted_at: float) -> int:
+        with self._lock:
+            self._tombstones.setdefault(group_arn, {})[user_id] = deleted_at
+            return len(self._events.get(group_arn, {}).pop(user_id, {}))
 
     def group_events(self, group_arn: str) -> Iterator[StoredEvent]:
         with self._lock:
@@ -97,3 +109,8 @@ class MemoryEventStore:
             records = list(self._records.get(dataset_arn, {}).values())
         since = round(max(since, 0.0), 3)  # put times are kept to the millisecond, as the DynamoDB log's keys are
         return sorted((r for r in records if r.put_at >= since), key=lambda r: (r.put_at, r.record_id))
+
+    def delete_records(self, dataset_arn: str, record_ids: Sequence[str]) -> int:
+        with self._lock:
+            stored = self._records.get(dataset_arn, {})
+            return sum(stored.pop(rid, None) is not None for rid in set(record_ids))

@@ -23,6 +23,7 @@ RESOURCES_TABLE = "tailor-resources"
 EVENTS_TABLE = "tailor-events"
 ARTIFACTS_BUCKET = "tailor-artifacts"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+AUTOTRAIN_SWEEP_SECONDS = 300.0  # how often local mode looks for solutions due for automatic training
 
 
 # moto is not thread-safe (a DynamoDB transaction deep-copies whole tables and restores them on rollback), while
@@ -95,6 +96,8 @@ class EmbeddedTailor:
         if ARTIFACTS_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
             s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.launcher = LocalLauncher(lambda job, arn: jobs.run_and_record(self.service, job, arn))
+        # Automatic training's sweep, as the deployed stack's schedule runs it (tailor.autotrain).
+        self.launcher.every(AUTOTRAIN_SWEEP_SECONDS, config.AUTO_TRAIN_JOB, config.AUTO_TRAIN_TARGET)
         self.service = build_service(env, session=self.session, launcher=self.launcher, account=self.account,
                                      wrap_client=SerializedClient)
         handler_common.use_service(self.service)

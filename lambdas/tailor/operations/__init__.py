@@ -8,14 +8,18 @@ from types import ModuleType
 from typing import Any
 
 from tailor.operations import (
+    batch_jobs,
     campaigns,
     catalog,
+    data_jobs,
     dataset_groups,
     datasets,
     event_trackers,
     events,
     filters,
     import_jobs,
+    metric_attributions,
+    recommenders,
     runtime,
     schemas,
     solutions,
@@ -25,7 +29,8 @@ from tailor.protocol import model
 
 MODULES: dict[str, tuple[ModuleType, ...]] = {
     "personalize": (
-        campaigns, catalog, dataset_groups, datasets, event_trackers, filters, import_jobs, schemas, solutions, tags,
+        batch_jobs, campaigns, catalog, data_jobs, dataset_groups, datasets, event_trackers, filters, import_jobs,
+        metric_attributions, recommenders, schemas, solutions, tags,
     ),
     "personalize-runtime": (runtime,),
     "personalize-events": (events,),

@@ -31,7 +31,7 @@ def _active_version(svc: Service, arn: str) -> Resource:
     return version
 
 
-def _check_config(config: dict[str, Any]) -> None:
+def check_exploration(config: dict[str, Any]) -> None:
     exploration = config.get("itemExplorationConfig") or {}
     unknown = sorted(set(exploration) - set(EXPLORATION_KEYS))
     if unknown:
@@ -60,10 +60,30 @@ def _campaigns_in_group(svc: Service, group_arn: str) -> int:
     )
 
 
+LATEST = "/$LATEST"
+
+
+def _serving_version(svc: Service, arn: str, config: dict[str, Any]) -> Resource:
+    """The version a campaign serves: the one named, or with syncWithLatestSolutionVersion (and the ARN
+    `<solutionArn>/$LATEST`) the solution's newest ACTIVE version, which the campaign then follows."""
+    follows = bool(config.get("syncWithLatestSolutionVersion"))
+    if arn.endswith(LATEST) != follows:
+        raise InvalidInputException(
+            "syncWithLatestSolutionVersion true goes with solutionVersionArn <solutionArn>/$LATEST, and only with it"
+        )
+    if not follows:
+        return _active_version(svc, arn)
+    solution = common.get(svc, arn.removesuffix(LATEST), "solution")
+    active = [v for v in common.children(svc, "solution-version", solution.arn) if v.status == common.ACTIVE]
+    if not active:
+        raise ResourceInUseException(f"Solution {solution.arn} has no ACTIVE solution version to serve yet")
+    return max(active, key=lambda v: float(v.doc["creationDateTime"]))
+
+
 def create_campaign(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    version = _active_version(svc, req["solutionVersionArn"])
     config = req.get("campaignConfig") or {}
-    _check_config(config)
+    version = _serving_version(svc, req["solutionVersionArn"], config)
+    check_exploration(config)
     solution_arn = version.parent or version.doc["solutionArn"]
     group_arn = common.get(svc, solution_arn, "solution").doc["datasetGroupArn"]
     if _campaigns_in_group(svc, group_arn) >= MAX_CAMPAIGNS_PER_GROUP:
@@ -99,19 +119,27 @@ def update_campaign(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
             f"Campaign {campaign.arn} is in status {campaign.status}; it can be updated when ACTIVE or CREATE FAILED"
         )
     _no_update_in_flight(campaign)
-    version_arn = req.get("solutionVersionArn") or campaign.doc["solutionVersionArn"]
-    version = _active_version(svc, version_arn)
+    config = req["campaignConfig"] if "campaignConfig" in req else campaign.doc.get("campaignConfig") or {}
+    version_arn = req.get("solutionVersionArn") or (
+        f"{campaign.parent}{LATEST}" if config.get("syncWithLatestSolutionVersion")
+        else campaign.doc["solutionVersionArn"])
+    version = _serving_version(svc, version_arn, config)
     if (version.parent or version.doc["solutionArn"]) != campaign.parent:
         raise InvalidInputException(
             f"Solution version {version_arn} belongs to another solution; a campaign serves versions of "
             f"{campaign.parent}"
         )
-    config = req["campaignConfig"] if "campaignConfig" in req else campaign.doc.get("campaignConfig") or {}
-    _check_config(config)
+    check_exploration(config)
+    _start_update(svc, campaign, version.arn,
+                  int(req.get("minProvisionedTPS") or campaign.doc.get("minProvisionedTPS") or 1), config)
+    return {"campaignArn": campaign.arn}
+
+
+def _start_update(svc: Service, campaign: Resource, version_arn: str, tps: int, config: dict[str, Any]) -> None:
     now = svc.now()
     update = {
-        "solutionVersionArn": version.arn,
-        "minProvisionedTPS": int(req.get("minProvisionedTPS") or campaign.doc.get("minProvisionedTPS") or 1),
+        "solutionVersionArn": version_arn,
+        "minProvisionedTPS": tps,
         "campaignConfig": config,
         "status": common.CREATE_PENDING,
         "creationDateTime": now,
@@ -121,7 +149,19 @@ def update_campaign(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     svc.store.update(campaign.arn, {"latestCampaignUpdate": update, "lastUpdatedDateTime": now},
                      expect_status=UPDATABLE, check=_no_update_in_flight)
     svc.launcher.launch("update-campaign", campaign.arn)
-    return {"campaignArn": campaign.arn}
+
+
+def follow(svc: Service, campaign: Resource, version_arn: str) -> None:
+    """A campaign with syncWithLatestSolutionVersion moves to a new ACTIVE version of its solution (automatic
+    training's, or one trained by hand), through the same update as UpdateCampaign: no gap in serving. A campaign
+    busy with another update, or being deleted, is left alone (it follows the next version)."""
+    if campaign.status not in UPDATABLE or campaign.doc.get("solutionVersionArn") == version_arn:
+        return
+    try:
+        _start_update(svc, campaign, version_arn, int(campaign.doc.get("minProvisionedTPS") or 1),
+                      campaign.doc.get("campaignConfig") or {})
+    except ResourceInUseException:
+        return
 
 
 def delete_campaign(svc: Service, req: dict[str, Any]) -> None:

@@ -81,6 +81,15 @@ def require_active(resource: Resource) -> None:
         )
 
 
+def s3_path(value: Any, member: str, example: str = "s3://bucket/folder/") -> str:
+    """The S3 location a request member names; InvalidInputException unless it is s3://bucket[/key] (the models'
+    patterns also let http(s) through, which Personalize documents for none of its jobs)."""
+    path = value if isinstance(value, str) else ""
+    if not path.startswith("s3://") or len(path) <= len("s3://") or path[5] == "/":
+        raise InvalidInputException(f"{member} must be an S3 path such as {example}; got {value!r}")
+    return path
+
+
 def tags_from_wire(tags: list[dict[str, str]] | None) -> dict[str, str]:
     result: dict[str, str] = {}
     for tag in tags or []:
@@ -165,6 +174,13 @@ def refuse_if_children(svc: Service, resource: Resource, kinds: tuple[str, ...])
                 f"Cannot delete {label(resource.kind)} {resource.arn}: delete its {label(kind)}s first "
                 f"(for example {found[0].arn})"
             )
+
+
+def advance(svc: Service, arn: str, from_status: str, to_status: str) -> Resource:
+    """One step of an asynchronous status chain, taken only from `from_status` (ResourceInUseException otherwise)."""
+    return svc.store.update(
+        arn, {"status": to_status, "lastUpdatedDateTime": svc.now()}, expect_status=frozenset({from_status})
+    )
 
 
 def start_delete(svc: Service, resource: Resource) -> None:

@@ -20,7 +20,7 @@ from botocore.utils import parse_to_aware_datetime
 
 from tailor import imports, schemas
 from tailor.errors import InvalidInputException, ResourceNotFoundException
-from tailor.operations import common
+from tailor.operations import common, metric_attributions
 from tailor.operations.event_trackers import tracking_lock
 from tailor.operations.schemas import load as load_schema
 from tailor.ports import Resource, StoredEvent, StoredRecord
@@ -63,6 +63,7 @@ def put_events(svc: Service, req: dict[str, Any]) -> None:
     user_id = req.get("userId") or session_id  # an anonymous user is known by the session until it signs in
     events = [_event(schema, user_id, session_id, raw, i) for i, raw in enumerate(req["eventList"])]
     svc.events.put_events(group_arn, events)
+    metric_attributions.report_events(svc, group_arn, events)
 
 
 def event_tracker(svc: Service, tracking_id: str) -> Resource:
@@ -173,6 +174,7 @@ def _event(schema: Schema, user_id: str, session_id: str, raw: Mapping[str, Any]
         recommendation_id=recommendation_id,
         impression=impression,
         properties=properties,
+        event_attribution_source=properties.get("EVENT_ATTRIBUTION_SOURCE") or source,
     )
 
 

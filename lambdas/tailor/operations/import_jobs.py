@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tailor.errors import InvalidInputException
 from tailor.operations import common
 from tailor.service import Service
 
@@ -12,12 +11,8 @@ KIND = "dataset-import-job"
 
 
 def create_dataset_import_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    location = req["dataSource"].get("dataLocation") or ""
-    if not location.startswith("s3://") or len(location) <= len("s3://") or location[5] == "/":
-        raise InvalidInputException(
-            f"dataSource.dataLocation must be an S3 path such as s3://bucket/data.csv or s3://bucket/folder/; "
-            f"got {location!r}"
-        )
+    common.s3_path(req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
+                   "s3://bucket/data.csv or s3://bucket/folder/")
     dataset = common.get(svc, req["datasetArn"], "dataset")
     common.require_active(dataset)
     arn = svc.arn(KIND, req["jobName"])

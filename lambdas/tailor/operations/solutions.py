@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from tailor.autotrain import schedule_days
 from tailor.errors import InvalidInputException, ResourceInUseException
 from tailor.operations import common
 from tailor.operations.catalog import find_recipe
@@ -108,6 +109,7 @@ def create_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         recipe_names = [_trainable(req["recipeArn"])]
     else:
         raise InvalidInputException("recipeArn is required when performAutoML is false")
+    schedule_days(config)
     search = _search()
     for name in recipe_names:
         _check_config(name, config)
@@ -122,7 +124,8 @@ def create_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         "solutionArn": arn,
         "performHPO": perform_hpo,
         "performAutoML": perform_automl,
-        "performAutoTraining": bool(req.get("performAutoTraining", False)),
+        # Personalize's default since 2024: a new version every 7 days unless the caller turns it off.
+        "performAutoTraining": bool(req.get("performAutoTraining", True)),
         "performIncrementalUpdate": bool(req.get("performIncrementalUpdate", False)),
         "recipeArn": req.get("recipeArn"),
         "datasetGroupArn": group.arn,
@@ -151,6 +154,7 @@ def update_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
         if flag in req:
             changes[flag] = bool(req[flag])
     update_config = req.get("solutionUpdateConfig") or {}
+    schedule_days(update_config)
     if update_config:
         changes["solutionConfig"] = {**solution.doc.get("solutionConfig", {}), **update_config}
     now = svc.now()
@@ -211,9 +215,17 @@ def create_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]
             raise InvalidInputException("trainingMode UPDATE needs an ACTIVE solution version to update; train FULL")
     if mode == "AUTOTRAIN":
         raise InvalidInputException("trainingMode AUTOTRAIN is set by automatic training, not by callers")
+    version = start_version(svc, solution, mode=mode, training_type="MANUAL", name=req.get("name"),
+                            tags=req.get("tags"))
+    return {"solutionVersionArn": version.arn}
+
+
+def start_version(svc: Service, solution: Resource, *, mode: str, training_type: str, name: str | None = None,
+                  tags: list[dict[str, str]] | None = None) -> Resource:
+    """A new CREATE PENDING version of `solution` and its training job (by hand or by automatic training)."""
     arn = f"{solution.arn}/{secrets.token_hex(4)}"
     doc = {
-        "name": req.get("name"),
+        "name": name,
         "solutionVersionArn": arn,
         "solutionArn": solution.arn,
         "performHPO": solution.doc.get("performHPO", False),
@@ -224,13 +236,13 @@ def create_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]
         "datasetGroupArn": solution.doc["datasetGroupArn"],
         "solutionConfig": solution.doc.get("solutionConfig", {}),
         "trainingMode": mode,
-        "trainingType": "MANUAL",
+        "trainingType": training_type,
         "status": common.CREATE_PENDING,
     }
-    version = common.new_resource(svc, VERSION_KIND, arn, doc, parent=solution.arn, tags=req.get("tags"))
+    version = common.new_resource(svc, VERSION_KIND, arn, doc, parent=solution.arn, tags=tags)
     svc.store.update(solution.arn, {"latestSolutionVersion": _version_summary(version.doc)})
     svc.launcher.launch("train", arn)
-    return {"solutionVersionArn": arn}
+    return version
 
 
 def describe_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]:

@@ -70,10 +70,15 @@ class _Served:
     model: ServedModel
     group_arn: str
     options: EventOptions
+    # A recommender's automatic filter: the items the user has events of this type with are not recommended.
+    excluded_event_type: str | None = None
 
     @property
     def config(self) -> Mapping[str, Any]:
-        return self.campaign.doc.get("campaignConfig") or {}
+        """campaignConfig, or a recommender's recommenderConfig (`campaign` is then the recommender): both hold
+        itemExplorationConfig and enableMetadataWithRecommendations."""
+        doc = self.campaign.doc
+        return doc.get("campaignConfig") or doc.get("recommenderConfig") or {}
 
 
 # ---- resources, read through a short per-process cache -------------------------------------------------------------
@@ -99,9 +104,12 @@ def _parsed(svc: Service, expression: str) -> FilterExpression:
 
 def _campaign(svc: Service, arn: str) -> _Served:
     if common.kind_of(arn) == "recommender":
-        raise InvalidInputException(
-            "Recommenders (domain dataset groups) are not served by this version of Tailor; use a campaign"
-        )
+        # A domain use case's model (tailor.recommender_serving), with the items its use case filters out. Its models
+        # learn from every event they keep at weight 1, so live events are folded in unweighted.
+        from tailor.recommender_serving import served_recommender
+
+        recommender, model, excluded = served_recommender(svc, arn, _resource(svc, arn))
+        return _Served(recommender, model, recommender.doc["datasetGroupArn"], EventOptions(), excluded)
     campaign = _resource(svc, arn) if common.kind_of(arn) == "campaign" else None
     if campaign is None or campaign.status in common.DELETING:
         raise ResourceNotFoundException(f"Could not find campaign with ARN {arn}")
@@ -120,11 +128,17 @@ def _campaign(svc: Service, arn: str) -> _Served:
 
 def _history(svc: Service, served: _Served, catalog: Catalog, user_id: str | None) -> History:
     """Trained events then live ones, oldest first, over catalog indices; weights NaN where the solution's event
-    options drop an event (filters still see it, scoring does not)."""
+    options drop an event (filters still see it, scoring does not). A data deletion job's tombstone, read with the
+    live events, says the user's data was deleted: a model trained before then still holds their old events, which
+    are then not used."""
     if not user_id:
         return History.empty()
+    live = svc.events.user_events(served.group_arn, user_id, LIVE_EVENTS, include_tombstone=True)
     trained = served.model.history(user_id)
-    live = svc.events.user_events(served.group_arn, user_id, LIVE_EVENTS)
+    if live and live[-1].tombstone:  # the store returns it after the events
+        if served.model.trained_at <= live[-1].timestamp:
+            trained = History.empty()
+        live = live[:-1]
     if not live:
         return trained
     # A retrained model already holds the events put before its training (timestamps kept in whole seconds).
@@ -392,6 +406,10 @@ def get_recommendations(svc: Service, req: Mapping[str, Any]) -> dict[str, Any]:
     allowed = np.ones(catalog.n_items, dtype=bool)
     if current is not None:
         allowed[current] = False  # an item is not its own related item
+    if served.excluded_event_type and len(history):
+        chosen_type = np.char.lower(history.event_types.astype(np.str_)) == served.excluded_event_type.lower()
+        done = history.items[chosen_type]
+        allowed[done[done >= 0]] = False
     base_allowed = allowed.copy()
     filtered = _filter_mask(svc, served, catalog, req.get("filterArn"), req.get("filterValues"), history, user_id,
                             current)
@@ -455,6 +473,32 @@ def get_recommendations(svc: Service, req: Mapping[str, Any]) -> dict[str, Any]:
     return {"itemList": items, "recommendationId": f"RID-{uuid.uuid4()}"}
 
 
+def rank_input(catalog: Catalog, raw: np.ndarray, input_list: Sequence[str],
+               filtered: tuple[np.ndarray, FilterExpression] | None,
+               temperature: float) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """GetPersonalizedRanking's ordering (and batch inference's for ranking recipes): (the known items best first,
+    the items the model was not trained on in input order, the softmax over the known ones). A filter removes what it
+    excludes; an INCLUDE filter also drops items it knows nothing of."""
+    mask = filtered[0] if filtered is not None else None
+    includes_only = filtered is not None and any(part.action == "INCLUDE" for part in filtered[1].parts)
+    ranked: list[int] = []
+    unranked: list[str] = []  # items the model was not trained on: appended at the end, unscored (reference §2.x)
+    for item in input_list:
+        index = catalog.index.get(item)
+        if index is not None and mask is not None and not mask[index]:
+            continue
+        if index is None and includes_only:
+            continue  # an INCLUDE filter cannot vouch for an item it knows nothing of
+        if index is not None and index < catalog.n_model:
+            ranked.append(index)
+        else:
+            unranked.append(item)
+    order = np.asarray(ranked, dtype=np.int64)
+    order = order[np.lexsort((np.arange(len(order)), -raw[order]))] if len(order) else order
+    probabilities = _probabilities(raw[order], temperature) if len(order) else np.zeros(0)
+    return order, unranked, probabilities
+
+
 def get_personalized_ranking(svc: Service, req: Mapping[str, Any]) -> dict[str, Any]:
     arn = req["campaignArn"]
     if len(req["inputList"]) > MAX_RESULTS:
@@ -476,23 +520,7 @@ def get_personalized_ranking(svc: Service, req: Mapping[str, Any]) -> dict[str, 
     raw = _raw_scores(served, catalog, *scoring)
     filtered = _filter_mask(svc, served, catalog, req.get("filterArn"), req.get("filterValues"), history, user_id,
                             None)
-    mask = filtered[0] if filtered is not None else None
-    includes_only = filtered is not None and any(part.action == "INCLUDE" for part in filtered[1].parts)
-    ranked: list[int] = []
-    unranked: list[str] = []  # items the model was not trained on: appended at the end, unscored (reference §2.x)
-    for item in input_list:
-        index = catalog.index.get(item)
-        if index is not None and mask is not None and not mask[index]:
-            continue
-        if index is None and includes_only:
-            continue  # an INCLUDE filter cannot vouch for an item it knows nothing of
-        if index is not None and index < catalog.n_model:
-            ranked.append(index)
-        else:
-            unranked.append(item)
-    order = np.asarray(ranked, dtype=np.int64)
-    order = order[np.lexsort((np.arange(len(order)), -raw[order]))] if len(order) else order
-    probabilities = _probabilities(raw[order], model.temperature) if len(order) else np.zeros(0)
+    order, unranked, probabilities = rank_input(catalog, raw, input_list, filtered, model.temperature)
     explain = _explaining(req)
     contributions = _contributions(served, catalog, history, raw, order.tolist()) if explain else {}
     items = []

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from tailor.autotrain import follow_latest
 from tailor.filters.evaluate import MAX_INTERACTIONS_PER_EVENT_TYPE
 from tailor.imports import ImportFailed
 from tailor.operations import common
@@ -26,7 +27,7 @@ from tailor.snapshot import Snapshot, read_snapshot
 from tailor.streamed import with_streamed
 from tailor.training import data as training_data
 from tailor.training import evaluation, search
-from tailor.training.base import InteractionData, Model, TrainingFailed
+from tailor.training.base import InteractionData, Model, Recipe, TrainingFailed
 from tailor.training.recipes import get_recipe
 
 logger = logging.getLogger("tailor.training")
@@ -71,8 +72,10 @@ def _check_stop(svc: Service, arn: str) -> None:
         raise _Stopped
 
 
-def _snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
-    """Each ACTIVE dataset's data: what was imported plus what was put in real time since (tailor.streamed)."""
+def dataset_snapshots(svc: Service, group_arn: str) -> dict[str, Snapshot]:
+    """Each ACTIVE dataset's data: what was imported plus what was put in real time since (tailor.streamed).
+
+    Solution versions and recommenders (tailor.recommender_jobs) train on it."""
     found = {}
     for dataset in common.children(svc, "dataset", group_arn):
         if dataset.status != common.ACTIVE:
@@ -109,6 +112,16 @@ def write_artifact(out: IO[bytes], recipe: str, params: Mapping[str, str], model
     np.savez(out, allow_pickle=False, **arrays)
 
 
+def held_out_metrics(recipe: Recipe, params: Mapping[str, str], data: InteractionData,
+                     split: evaluation.Split) -> tuple[dict[str, float], float]:
+    """(offline metrics, softmax temperature) of `recipe` fitted without the split's held-out users; the held-out
+    model is dropped before the caller fits the served one on all the data."""
+    held_out_model = recipe.fit(split.train, params)
+    metrics = evaluation.evaluate(held_out_model, data, split)
+    temperature = evaluation.calibrate_temperature(held_out_model, data, split)
+    return metrics, temperature
+
+
 def train_version(svc: Service, arn: str) -> None:
     """CREATE PENDING → CREATE IN_PROGRESS → ACTIVE (artifact + metrics written) or CREATE FAILED with a reason."""
     progress = _Progress(arn)
@@ -139,7 +152,7 @@ def _candidates(doc: dict[str, Any], config: dict[str, Any]) -> list[str]:
 def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     arn = version.arn
     doc = version.doc
-    snapshots = _snapshots(svc, doc["datasetGroupArn"])
+    snapshots = dataset_snapshots(svc, doc["datasetGroupArn"])
     options = training_data.options_from_solution(doc)
     data = training_data.build(snapshots["INTERACTIONS"], snapshots.get("ITEMS"), snapshots.get("USERS"), options)
     progress.step(f"data: {data.n_events:,} events, {data.n_users:,} users, {data.n_items:,} items")
@@ -186,10 +199,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     elif len(recipe_names) > 1:
         metrics = chosen.metrics
     else:
-        held_out_model = recipe.fit(split.train, params)
-        metrics = evaluation.evaluate(held_out_model, data, split)
-        temperature = evaluation.calibrate_temperature(held_out_model, data, split)
-        del held_out_model
+        metrics, temperature = held_out_metrics(recipe, params, data, split)
     progress.step("offline metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     _check_stop(svc, arn)
 
@@ -225,6 +235,7 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     if doc.get("performAutoML"):
         svc.store.update(doc["solutionArn"], {"autoMLResult": {"bestRecipeArn": recipe_arn}})
     sync_latest(svc, finished)
+    follow_latest(svc, finished)  # campaigns with syncWithLatestSolutionVersion move to this version
     progress.step("ACTIVE")
 
 

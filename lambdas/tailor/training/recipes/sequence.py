@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -157,8 +157,19 @@ class MetadataModel:
 
     def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
         scores = self.base.score(history_items, history_weights, history_times)
+        self._add_metadata(scores, history_items, history_weights)
+        return scores
+
+    def score_batch(self, histories: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """`score` for many histories: the base model's batched product plus each row's metadata term."""
+        scores = self.base.score_batch(histories)
+        for row, (items, weights, _times) in enumerate(histories):
+            self._add_metadata(scores[row], items, weights)
+        return scores
+
+    def _add_metadata(self, scores: np.ndarray, history_items: np.ndarray, history_weights: np.ndarray) -> None:
         if self.features.nnz == 0:
-            return scores
+            return
         items = np.asarray(history_items, dtype=np.int64)
         items, weights = history_sequence(items, np.asarray(history_weights, dtype=np.float64))
         # Age in distinct items as the base model counts it: unknown items still push older ones back.
@@ -166,14 +177,13 @@ class MetadataModel:
         known = (items >= 0) & (items < self.base.n_items) & np.isfinite(weights)
         items, weights, age = items[known], weights[known], age[known]
         if len(items) == 0:
-            return scores
+            return
         half_life = self.base.half_life
         recency = weights * (0.5 ** (age / half_life)) if half_life > 0 else weights
         profile = np.asarray(self.features[items].T @ recency, dtype=np.float64)
         norm = float(np.linalg.norm(profile))
         if norm > 0:
             scores += self.scale * (self.features @ (profile / norm))
-        return scores
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {

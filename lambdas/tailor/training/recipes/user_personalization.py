@@ -35,7 +35,7 @@ closely as an item-to-item model can: how far back the sequence is read, and whe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -127,15 +127,16 @@ class UserPersonalizationModel:
         self.ease_position[self.ease_items] = np.arange(len(self.ease_items))
         self.ease_covers_all = len(self.ease_items) == n_items  # ease_items are distinct, so they are all the items
 
-    def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
+    def _read(self, history_items: np.ndarray, history_weights: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """How one history is read: (ease positions, their recency weights, transition items, their step weights,
+        known items, their weights). Shared by `score` and `score_batch`, so both fold a history in alike."""
         items, weights = history_sequence(np.asarray(history_items, dtype=np.int64),
                                           np.asarray(history_weights, dtype=np.float64))
         # Age in distinct items, 0 = newest, counted before dropping unknown items so they still push older ones back.
         age = np.arange(len(items) - 1, -1, -1, dtype=np.float64)
         known = (items >= 0) & (items < self.n_items) & np.isfinite(weights)
         items, weights, age = items[known], weights[known], age[known]
-
-        scores = self.popularity_weight * self.popularity
         recency = weights * (0.5 ** (age / self.half_life)) if self.half_life > 0 else weights
         position = self.ease_position[items]
         covered = position >= 0
@@ -143,20 +144,57 @@ class UserPersonalizationModel:
             # Items more than _EASE_HALF_LIVES half-lives back weigh under 1e-4 of the newest: reading their rows of B
             # (the cost of a request) would not change a ranking.
             covered &= age < _EASE_HALF_LIVES * self.half_life
-        if covered.any():
+        recent = age < self.bptt if self.sequential_weight > 0 else np.zeros(len(items), dtype=bool)
+        step = weights[recent] * self.sequential_read_decay ** age[recent]
+        return position[covered], recency[covered], items[recent], step, items, weights
+
+    def score(self, history_items: np.ndarray, history_weights: np.ndarray, history_times: np.ndarray) -> np.ndarray:
+        positions, recency, steps_items, steps, _, _ = self._read(history_items, history_weights)
+        scores = self.popularity_weight * self.popularity
+        if len(positions):
             # Only the history's rows of B are read: O(len(history) · n) instead of O(n²). Items are distinct here.
             # In B's single precision: a float64 history would upcast every gathered row first (twice the traffic).
-            ease = recency[covered].astype(np.float32) @ self.ease_b[position[covered]]
+            ease = recency.astype(np.float32) @ self.ease_b[positions]
             if self.ease_covers_all:
                 scores += ease
             else:
                 scores[self.ease_items] += ease
+        if len(steps_items):
+            scores += self.sequential_weight * (self.transitions[steps_items].T @ steps)
+        return scores
 
-        recent = age < self.bptt
-        if self.sequential_weight > 0 and recent.any():
-            step = weights[recent] * self.sequential_read_decay ** age[recent]
-            rows = self.transitions[items[recent]]
-            scores += self.sequential_weight * (rows.T @ step)
+    def score_batch(self, histories: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+        """`score` for many users at once (rows of a float64 matrix): the histories become two sparse matrices and
+        EASE is one sparse x dense product over B, the transitions one sparse product, instead of a gather per user
+        (batch inference). Each row equals `score` of that history up to float32 rounding."""
+        n_rows = len(histories)
+        ease_rows, ease_cols, ease_vals, seq_rows, seq_cols, seq_vals = [], [], [], [], [], []
+        for row, (items, weights, _times) in enumerate(histories):
+            positions, recency, steps_items, steps, _, _ = self._read(items, weights)
+            ease_rows.append(np.full(len(positions), row, dtype=np.int64))
+            ease_cols.append(positions)
+            ease_vals.append(recency)
+            seq_rows.append(np.full(len(steps_items), row, dtype=np.int64))
+            seq_cols.append(steps_items)
+            seq_vals.append(steps)
+        scores = np.empty((n_rows, self.n_items))
+        scores[:] = self.popularity_weight * self.popularity
+        if n_rows == 0:
+            return scores
+        reads = sp.csr_array(
+            (np.concatenate(ease_vals).astype(np.float32), (np.concatenate(ease_rows), np.concatenate(ease_cols))),
+            shape=(n_rows, len(self.ease_items)),
+        )
+        if reads.nnz:
+            ease = reads @ self.ease_b
+            if self.ease_covers_all:
+                scores += ease
+            else:
+                scores[:, self.ease_items] += ease
+        steps_matrix = sp.csr_array((np.concatenate(seq_vals), (np.concatenate(seq_rows), np.concatenate(seq_cols))),
+                                    shape=(n_rows, self.n_items))
+        if steps_matrix.nnz:
+            scores += self.sequential_weight * (steps_matrix @ self.transitions).toarray()
         return scores
 
     def arrays(self) -> dict[str, np.ndarray]:
