@@ -82,11 +82,6 @@ class _Failed(Exception):
         self.reason = reason
 
 
-def _set_status(svc: Service, arn: str, from_status: frozenset[str], to_status: str, **changes: object) -> Resource:
-    return svc.store.update(arn, {"status": to_status, "lastUpdatedDateTime": svc.now(), **changes},
-                            expect_status=from_status)
-
-
 def _fail(svc: Service, arn: str, reason: str) -> None:
     logger.info("%s failed: %s", arn, reason)
     fail(svc, arn, reason)
@@ -102,7 +97,7 @@ def export_folder(path: str, job_name: str) -> str:
 
 def export_dataset(svc: Service, arn: str) -> None:
     """CREATE PENDING → CREATE IN_PROGRESS → ACTIVE (the CSV files written) or CREATE FAILED with a reason."""
-    job = _set_status(svc, arn, frozenset({common.CREATE_PENDING}), common.CREATE_IN_PROGRESS)
+    job = common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
     try:
         rows = _rows_to_export(svc, job.doc["datasetArn"], job.doc.get("ingestionMode") or DEFAULT_INGESTION_MODE)
         folder = export_folder(job.doc["jobOutput"]["s3DataDestination"]["path"], job.doc["jobName"])
@@ -111,7 +106,7 @@ def export_dataset(svc: Service, arn: str) -> None:
         _fail(svc, arn, failure.reason)
         return
     logger.info("exported %d rows of %s to %d file(s) in %s", rows.n_rows, job.doc["datasetArn"], len(files), folder)
-    _set_status(svc, arn, frozenset({common.CREATE_IN_PROGRESS}), common.ACTIVE)
+    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
 
 
 def _rows_to_export(svc: Service, dataset_arn: str, mode: str) -> Snapshot:
@@ -218,7 +213,7 @@ def read_user_ids(blobs: BlobStore, location: str) -> list[str]:
 
 def delete_users(svc: Service, arn: str) -> None:
     """PENDING → IN_PROGRESS → COMPLETED (numDeleted = the records deleted) or FAILED with a reason."""
-    job = _set_status(svc, arn, frozenset({PENDING}), IN_PROGRESS)
+    job = common.advance(svc, arn, PENDING, IN_PROGRESS)
     group_arn = job.doc["datasetGroupArn"]
     try:
         users = read_user_ids(svc.blobs, job.doc["dataSource"]["dataLocation"])
@@ -240,7 +235,7 @@ def delete_users(svc: Service, arn: str) -> None:
     for dataset in datasets:
         deleted += _delete_imported_rows(svc, dataset.arn, users, job.doc["jobName"])
     logger.info("deleted %d records of %d user(s) from %s", deleted, len(users), group_arn)
-    _set_status(svc, arn, frozenset({IN_PROGRESS}), COMPLETED, numDeleted=deleted)
+    common.advance(svc, arn, IN_PROGRESS, COMPLETED, numDeleted=deleted)
 
 
 class _SnapshotChanged(Exception):

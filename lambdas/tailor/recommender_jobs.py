@@ -226,19 +226,15 @@ def _delete_model(svc: Service, artifact: str | None) -> None:
 
 
 def _check_minimum(data: InteractionData, use_case: ops.UseCase) -> None:
-    """Personalize's minimum for every use case: 1,000 interactions, 25 users with 2 or more (events of any type)."""
-    import numpy as np
-
+    """Personalize's minimum for every use case (1,000 interactions, 25 users with 2 or more, events of any type);
+    recommenders have no allow_small_data to fall back on."""
     from tailor.training.base import TrainingFailed
-    from tailor.training.data import MIN_INTERACTIONS, MIN_USERS_WITH_TWO
+    from tailor.training.data import describe_shortfall
 
-    with_two = int(np.count_nonzero(np.bincount(np.asarray(data.users), minlength=data.n_users) >= 2))
-    if data.n_events < MIN_INTERACTIONS or with_two < MIN_USERS_WITH_TWO:
-        raise TrainingFailed(
-            f"Every {use_case.domain} use case needs at least {MIN_INTERACTIONS:,} interactions and at least "
-            f"{MIN_USERS_WITH_TWO} users with 2 or more; the data has {data.n_events:,} interactions and {with_two:,} "
-            "such users. Import more interactions (or record them with PutEvents) and create the recommender again"
-        )
+    reason = describe_shortfall(data, hint="Import more interactions (or record them with PutEvents) and create the "
+                                "recommender again")
+    if reason is not None:
+        raise TrainingFailed(f"{use_case.title} ({use_case.recipe}): {reason}")
 
 
 def _events_of_type(data: InteractionData, use_case: ops.UseCase) -> InteractionData:

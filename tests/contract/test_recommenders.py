@@ -457,7 +457,7 @@ def test_data_a_use_case_needs(personalize, tailor, s3):
     small = domain_group(personalize, tailor, s3, "small", "VIDEO_ON_DEMAND", few)
     failed = create(personalize, tailor, small, "trending", "aws-vod-trending-now")
     assert failed["status"] == "CREATE FAILED"
-    assert "at least 1,000 interactions" in failed["failureReason"] and "has 300" in failed["failureReason"]
+    assert "at least 1000 interactions" in failed["failureReason"] and "has 300" in failed["failureReason"]
 
 
 # ---- the shipped airline sample --------------------------------------------------------------------------------------

@@ -113,3 +113,16 @@ def test_inside_lambda_each_request_writes_its_metrics(svc, monkeypatch, capsys)
 def test_outside_lambda_no_metrics_are_written(svc, capsys):
     call({})
     assert '"_aws"' not in capsys.readouterr().out
+
+
+def test_a_cold_start_does_not_load_the_model_code():
+    """numpy, scipy and the serving/training code load with the first request that needs them (a runtime call, a
+    Put* call), not when the API handler is imported: every control-plane cold start would pay for them."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, tailor.handlers.control_plane\n"
+             "print(sorted(m for m in ('numpy', 'scipy', 'tailor.serving', 'tailor.training', 'tailor.imports') "
+             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

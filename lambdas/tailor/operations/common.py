@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 
 from tailor.errors import (
     InvalidInputException,
+    ResourceAlreadyExistsException,
     ResourceInUseException,
     ResourceNotFoundException,
     TooManyTagsException,
@@ -176,11 +177,23 @@ def refuse_if_children(svc: Service, resource: Resource, kinds: tuple[str, ...])
             )
 
 
-def advance(svc: Service, arn: str, from_status: str, to_status: str) -> Resource:
-    """One step of an asynchronous status chain, taken only from `from_status` (ResourceInUseException otherwise)."""
+def advance(svc: Service, arn: str, from_status: str, to_status: str, **changes: Any) -> Resource:
+    """One step of an asynchronous status chain (with any other `changes` to the document), taken only from
+    `from_status` (ResourceInUseException otherwise)."""
     return svc.store.update(
-        arn, {"status": to_status, "lastUpdatedDateTime": svc.now()}, expect_status=frozenset({from_status})
+        arn, {"status": to_status, "lastUpdatedDateTime": svc.now(), **changes}, expect_status=frozenset({from_status})
     )
+
+
+def refuse_second(svc: Service, kind: str, group: Resource, hint: str = "") -> None:
+    """ResourceAlreadyExistsException when the dataset group already has its one `kind` (event tracker, metric
+    attribution); one being deleted does not count."""
+    existing = [r for r in children(svc, kind, group.arn) if r.status not in DELETING]
+    if existing:
+        raise ResourceAlreadyExistsException(
+            f"Dataset group {group.arn} already has its {label(kind)} ({existing[0].arn}); a dataset group can have "
+            f"only one{hint}"
+        )
 
 
 def start_delete(svc: Service, resource: Resource) -> None:

@@ -6,7 +6,6 @@ import secrets
 import uuid
 from typing import Any
 
-from tailor.errors import ResourceAlreadyExistsException
 from tailor.operations import common
 from tailor.service import Service
 
@@ -21,12 +20,7 @@ def tracking_lock(tracking_id: str) -> str:
 def create_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
     common.require_active(group)
-    existing = [t for t in common.children(svc, KIND, group.arn) if t.status not in common.DELETING]
-    if existing:
-        raise ResourceAlreadyExistsException(
-            f"Dataset group {group.arn} already has an event tracker ({existing[0].arn}); "
-            "a dataset group can have only one"
-        )
+    common.refuse_second(svc, KIND, group)
     arn = svc.arn(KIND, secrets.token_hex(4))
     tracking_id = str(uuid.uuid4())
     doc = {

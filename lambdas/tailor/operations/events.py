@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.utils import parse_to_aware_datetime
 
-from tailor import imports, schemas
+from tailor import schemas
 from tailor.errors import InvalidInputException, ResourceNotFoundException
 from tailor.operations import common, metric_attributions
 from tailor.operations.event_trackers import tracking_lock
@@ -327,6 +327,8 @@ def schema_values(
 
 
 def _convert(field: Field, value: Any, where: str) -> Any:
+    from tailor import imports  # numpy: loaded by the first Put* call, not at every cold start
+
     try:
         return imports.convert_value(field, value)
     except ValueError as err:

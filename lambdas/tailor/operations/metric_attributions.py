@@ -222,12 +222,7 @@ def _checked_output(config: Mapping[str, Any], where: str) -> dict[str, Any]:
 def create_metric_attribution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
     common.require_active(group)
-    existing = [a for a in common.children(svc, KIND, group.arn) if a.status not in common.DELETING]
-    if existing:
-        raise ResourceAlreadyExistsException(
-            f"Dataset group {group.arn} already has a metric attribution ({existing[0].arn}); a dataset group can "
-            "have only one (add metrics to it with UpdateMetricAttribution)"
-        )
+    common.refuse_second(svc, KIND, group, " (add metrics to it with UpdateMetricAttribution)")
     schemas_by_type = _group_schemas(svc, group.arn)
     _check_interactions_schema(schemas_by_type)
     metrics = _parse_metrics(req["metrics"], "metrics", schemas_by_type, group.arn)

@@ -1,4 +1,7 @@
-"""personalize-runtime: GetRecommendations and GetPersonalizedRanking (the work is in tailor.serving)."""
+"""personalize-runtime: GetRecommendations and GetPersonalizedRanking (the work is in tailor.serving).
+
+tailor.serving (numpy, scipy and the recipes' model code) is imported by the first runtime request, not when the
+operation table is built: a cold start that answers control-plane or events calls never pays for it."""
 
 from __future__ import annotations
 
@@ -6,14 +9,17 @@ from typing import Any
 
 from tailor.errors import InvalidInputException
 from tailor.service import Service
-from tailor.serving import recommend
 
 
 def get_recommendations(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    from tailor.serving import recommend
+
     return recommend.get_recommendations(svc, req)
 
 
 def get_personalized_ranking(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
+    from tailor.serving import recommend
+
     return recommend.get_personalized_ranking(svc, req)
 
 

@@ -472,8 +472,10 @@ def describe_shortfall(
     *,
     min_interactions: int = MIN_INTERACTIONS,
     min_users_with_two: int = MIN_USERS_WITH_TWO,
+    hint: str = SMALL_DATA_HINT,
 ) -> str | None:
-    """Why `data` is below Personalize's minimum for training (reference §4.6), or None when it is enough."""
+    """Why `data` is below Personalize's minimum for training (reference §4.6), or None when it is enough; `hint`
+    ends the reason with what the caller can do about it."""
     problems: list[str] = []
     if data.n_events < min_interactions:
         report = data.filtering if isinstance(data, BuiltInteractions) else None
@@ -489,7 +491,7 @@ def describe_shortfall(
         problems.append(f"{needs} at least {min_users_with_two} users with 2 or more interactions; found {with_two:,}")
     if not problems:
         return None
-    return ". ".join(problems) + f". {SMALL_DATA_HINT}"
+    return ". ".join(problems) + f". {hint}"
 
 
 def check_minimum(
