@@ -58,7 +58,8 @@ def is_personalize_request(request: HttpRequest) -> bool:
     if target is not None:
         return target.startswith(TARGET_PREFIX)
     auth = request.header("Authorization") or ""
-    if "/personalize/aws4_request" in auth:
+    # A stock client signs for personalize; tailor.client for execute-api (as API Gateway needs). S3 signs for neither.
+    if "/personalize/aws4_request" in auth or "/execute-api/aws4_request" in auth:
         return True
     return not auth and _route_path(request.path) is not None
 
