@@ -14,6 +14,16 @@ ENV_REGION = "AWS_REGION"
 # to one is seen within this long); 0 reads them on every request, as local mode does.
 ENV_CACHE_SECONDS = "TAILOR_CACHE_SECONDS"
 DEFAULT_CACHE_SECONDS = 2.0
+# The S3 locations (s3://bucket/prefix/, comma-separated) that a deployment's jobs may read and write: Create* requests
+# naming any other location are refused at once instead of failing later on AccessDenied. Unset (local mode): any.
+ENV_DATA_LOCATIONS = "TAILOR_DATA_LOCATIONS"
+
+# The job and resource a training-image container runs (ECS container overrides set them; tailor.handlers.container).
+ENV_JOB = "TAILOR_JOB"
+ENV_JOB_ARN = "TAILOR_JOB_ARN"
+# Jobs whose size has no bound a Lambda (15 minutes, 10 GB) can promise: in AWS the jobs state machine runs them on
+# Fargate from the training image; everything else runs in the workflow Lambda. Local mode runs both in-process.
+CONTAINER_JOBS = frozenset({"train", "train-recommender", "batch-inference", "batch-segment", "export", "import"})
 
 # Automatic training: the job the schedule (EventBridge Scheduler in AWS, a timer locally) starts, and the "arn" it
 # is given: every solution is looked at (tailor.autotrain.sweep).

@@ -30,6 +30,9 @@ class Service:
     # How long the runtime may reuse what it read of campaigns, filters and datasets before reading them again
     # (seconds; 0 = every request reads them, as local mode and the tests do). Models are cached by artifact, always.
     cache_seconds: float = 0.0
+    # The S3 locations (s3://bucket/ or s3://bucket/prefix) this deployment's jobs may read and write; a Create*
+    # request naming a path under none of them is refused at once (operations.common.s3_path). Empty: any location.
+    data_locations: tuple[str, ...] = ()
     # Per-process caches the runtime keeps between requests (loaded models, catalogs); never shared state.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,11 @@ from tailor.ports import JobLauncher
 from tailor.service import Service
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# s3://bucket, s3://bucket/ or s3://bucket/prefix: a bucket name S3 accepts, then a literal key prefix (no IAM
+# wildcards: the check in operations.common.s3_path compares prefixes as they are written).
+# s3://bucket or s3://bucket/prefix (a valid bucket name; no wildcards in the prefix). infra.config checks
+# cdk.json's dataLocations with the same pattern, so a bad entry fails at synth rather than at cold start.
+DATA_LOCATION = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/([^*?]*))?")
 
 
 def build_service(
@@ -51,7 +57,22 @@ def build_service(
         artifacts_bucket=env[config.ENV_ARTIFACTS_BUCKET],
         token_secret=env.get(config.ENV_TOKEN_SECRET, f"tailor|{env[config.ENV_RESOURCES_TABLE]}").encode(),
         cache_seconds=float(env.get(config.ENV_CACHE_SECONDS, config.DEFAULT_CACHE_SECONDS)),
+        data_locations=data_locations(env.get(config.ENV_DATA_LOCATIONS, "")),
     )
+
+
+def data_locations(value: str) -> tuple[str, ...]:
+    """ENV_DATA_LOCATIONS: comma-separated s3://bucket[/prefix] URIs, blanks ignored ("" = any location). A malformed
+    entry is a deployment mistake: ValueError, so the function fails at cold start rather than on every request."""
+    locations = tuple(item.strip() for item in value.split(",") if item.strip())
+    for location in locations:
+        if not DATA_LOCATION.fullmatch(location):
+            raise ValueError(
+                f"{config.ENV_DATA_LOCATIONS}: {location!r} is not an S3 location such as s3://bucket/ or "
+                f"s3://bucket/prefix/ (a bucket name of 3 to 63 lowercase letters, digits, dots and hyphens, then "
+                f"an optional key prefix without wildcards); got {value!r}"
+            )
+    return locations
 
 
 class NoLauncher:

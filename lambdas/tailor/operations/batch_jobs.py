@@ -61,11 +61,11 @@ def _num_results(req: dict[str, Any], most: int) -> int:
     return number
 
 
-def _paths(req: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _paths(svc: Service, req: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     job_input = req["jobInput"]
     job_output = req["jobOutput"]
-    common.s3_path(job_input.get("s3DataSource", {}).get("path"), "jobInput.s3DataSource.path")
-    common.s3_path(job_output.get("s3DataDestination", {}).get("path"), "jobOutput.s3DataDestination.path")
+    common.s3_path(svc, job_input.get("s3DataSource", {}).get("path"), "jobInput.s3DataSource.path")
+    common.s3_path(svc, job_output.get("s3DataDestination", {}).get("path"), "jobOutput.s3DataDestination.path")
     return job_input, job_output
 
 
@@ -91,7 +91,7 @@ def _new_job(svc: Service, req: dict[str, Any], kind: str, arn_key: str, version
 
 
 def create_batch_inference_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    job_input, job_output = _paths(req)
+    job_input, job_output = _paths(svc, req)
     mode = req.get("batchInferenceJobMode") or "BATCH_INFERENCE"
     if mode not in INFERENCE_MODES:
         raise InvalidInputException(f"batchInferenceJobMode must be one of {', '.join(INFERENCE_MODES)}; got {mode}")
@@ -128,7 +128,7 @@ def list_batch_inference_jobs(svc: Service, req: dict[str, Any]) -> dict[str, An
 
 
 def create_batch_segment_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    job_input, job_output = _paths(req)
+    job_input, job_output = _paths(svc, req)
     num_results = _num_results(req, MAX_SEGMENT_RESULTS)
     version, recipe, recipe_type = _version(svc, req["solutionVersionArn"])
     if recipe_type != "USER_SEGMENTATION":

@@ -82,13 +82,28 @@ def require_active(resource: Resource) -> None:
         )
 
 
-def s3_path(value: Any, member: str, example: str = "s3://bucket/folder/") -> str:
+def s3_path(svc: Service, value: Any, member: str, example: str = "s3://bucket/folder/") -> str:
     """The S3 location a request member names; InvalidInputException unless it is s3://bucket[/key] (the models'
-    patterns also let http(s) through, which Personalize documents for none of its jobs)."""
+    patterns also let http(s) through, which Personalize documents for none of its jobs) under one of the
+    deployment's data locations (svc.data_locations; none = any). Every Create* request's S3 path comes through here
+    before anything is stored, so a job its role could not run is refused at once, not left to fail on AccessDenied."""
     path = value if isinstance(value, str) else ""
     if not path.startswith("s3://") or len(path) <= len("s3://") or path[5] == "/":
         raise InvalidInputException(f"{member} must be an S3 path such as {example}; got {value!r}")
+    if svc.data_locations and not any(_covers(location, path) for location in svc.data_locations):
+        raise InvalidInputException(
+            f"{member} {path} is outside the S3 locations this Tailor deployment may use "
+            f"({', '.join(svc.data_locations)}); add it to \"dataLocations\" in cdk.json and redeploy."
+        )
     return path
+
+
+def _covers(location: str, path: str) -> bool:
+    """Whether an s3:// path lies under a data location, as the IAM grant `arn:aws:s3:::<bucket>/<prefix>*` reads
+    it: the same bucket exactly, and a key that starts with the location's prefix ("" = the whole bucket)."""
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    path_bucket, _, key = path.removeprefix("s3://").partition("/")
+    return path_bucket == bucket and key.startswith(prefix)
 
 
 def tags_from_wire(tags: list[dict[str, str]] | None) -> dict[str, str]:

@@ -34,7 +34,7 @@ _NOT_EXPORTABLE = frozenset({"ACTIONS", "ACTION_INTERACTIONS"})
 
 def create_dataset_export_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     destination = req["jobOutput"]["s3DataDestination"]
-    common.s3_path(destination.get("path"), "jobOutput.s3DataDestination.path", "s3://bucket/folder/")
+    common.s3_path(svc, destination.get("path"), "jobOutput.s3DataDestination.path", "s3://bucket/folder/")
     mode = req.get("ingestionMode") or DEFAULT_INGESTION_MODE
     if mode not in INGESTION_MODES:  # the protocol layer checks the enum; this guards direct calls
         raise InvalidInputException(f"ingestionMode must be one of {', '.join(INGESTION_MODES)}; got {mode}")
@@ -70,8 +70,8 @@ def list_dataset_export_jobs(svc: Service, req: dict[str, Any]) -> dict[str, Any
 
 
 def create_data_deletion_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    location = common.s3_path(req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
-                        "s3://bucket/users-to-delete.csv")
+    location = common.s3_path(svc, req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
+                              "s3://bucket/users-to-delete.csv")
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
     common.require_active(group)
     arn = svc.arn(DELETION_KIND, req["jobName"])

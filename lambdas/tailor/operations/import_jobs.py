@@ -11,7 +11,7 @@ KIND = "dataset-import-job"
 
 
 def create_dataset_import_job(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
-    common.s3_path(req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
+    common.s3_path(svc, req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
                    "s3://bucket/data.csv or s3://bucket/folder/")
     dataset = common.get(svc, req["datasetArn"], "dataset")
     common.require_active(dataset)

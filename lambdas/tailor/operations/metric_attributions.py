@@ -209,10 +209,10 @@ def _check_interactions_schema(schemas_by_type: Mapping[str, Schema]) -> None:
         )
 
 
-def _checked_output(config: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _checked_output(svc: Service, config: Mapping[str, Any], where: str) -> dict[str, Any]:
     destination = config.get("s3DataDestination")
     if destination is not None:
-        common.s3_path(destination.get("path"), f"{where}.s3DataDestination.path")
+        common.s3_path(svc, destination.get("path"), f"{where}.s3DataDestination.path")
     return dict(config)
 
 
@@ -226,7 +226,7 @@ def create_metric_attribution(svc: Service, req: dict[str, Any]) -> dict[str, An
     schemas_by_type = _group_schemas(svc, group.arn)
     _check_interactions_schema(schemas_by_type)
     metrics = _parse_metrics(req["metrics"], "metrics", schemas_by_type, group.arn)
-    output = _checked_output(req["metricsOutputConfig"], "metricsOutputConfig")
+    output = _checked_output(svc, req["metricsOutputConfig"], "metricsOutputConfig")
     arn = svc.arn(KIND, req["name"])
     doc = {
         "name": req["name"],
@@ -292,7 +292,7 @@ def update_metric_attribution(svc: Service, req: dict[str, Any]) -> dict[str, An
     added = _parse_metrics(add, "addMetrics", _group_schemas(svc, group_arn) if add else {}, group_arn, kept)
     changes: dict[str, Any] = {"lastUpdatedDateTime": svc.now()}
     if output is not None:
-        changes["metricsOutputConfig"] = _checked_output(output, "metricsOutputConfig")
+        changes["metricsOutputConfig"] = _checked_output(svc, output, "metricsOutputConfig")
     before = attribution.internal.get("metrics")
 
     def unchanged_since_read(current: Resource) -> None:
