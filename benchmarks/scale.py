@@ -4,7 +4,7 @@ For each synthetic dataset (seeded; the shapes of the issue: ML-20M-sized, and 1
 
 * **Training job**: the data goes through the local endpoint exactly as a user's would (CSV to S3, a dataset import
   job, CreateSolution, CreateSolutionVersion), and the version is trained by the container's command,
-  `python -m tailor.training.entrypoint train <arn>`, in a child process that reaches DynamoDB and S3 (moto) through
+  `python -m tailor.handlers.container train <arn>`, in a child process that reaches DynamoDB and S3 (moto) through
   the endpoint, as the Fargate task reaches AWS. Its wall time and peak memory (the child's max RSS, what a task's
   memory limit is measured against) cover everything the job does: reading the snapshot, the held-out fit and
   evaluation for GetSolutionMetrics, the final fit, and writing the artifact.
@@ -159,9 +159,9 @@ def child_als(npz: str, n_items: int) -> None:
 
 def child_train(arn: str) -> None:
     """The container's command, run in this process, then this process's peak memory."""
-    from tailor.training import entrypoint
+    from tailor.handlers import container
 
-    code = entrypoint.main(["train", arn])
+    code = container.main(["train", arn])
     print(json.dumps({"code": code, "peak_kib": peak_kib()}))
 
 
@@ -287,7 +287,7 @@ Measured {date} on {machine}:
 Synthetic data (`synthetic()` in the script, seeded): one event per user-item pair, item popularity Zipf-like
 (rank^-0.9), user activity 20 + lognormal(sigma 1.2), random timestamps. **Training job**: the CSV goes to S3 (moto) and
 through a dataset import job on the local endpoint, then CreateSolution / CreateSolutionVersion, and the version is
-trained by the container's command (`python -m tailor.training.entrypoint train <arn>`) in a child process that reaches
+trained by the container's command (`python -m tailor.handlers.container train <arn>`) in a child process that reaches
 DynamoDB and S3 through the endpoint, as the Fargate task would: snapshot read, held-out fit and evaluation
 (GetSolutionMetrics), final fit on all events, artifact written. **Peak** is the child's peak resident memory (VmHWM:
 what a task's memory limit counts). **Fit** is {recipe}'s fit alone on all events (default hyper-parameters) in a fresh

@@ -65,6 +65,34 @@ def test_workflow_catch_path_marks_failed_with_the_cause(svc, launcher, dataset)
     assert described["failureReason"] == "Sandbox.Timedout: Task timed out after 900 s"
 
 
+ECS_TASK_STOPPED = {  # the shape of ecs:runTask.sync's Cause: the stopped task's description (abridged)
+    "StopCode": "EssentialContainerExited",
+    "StoppedReason": "Essential container in task exited",
+    "Containers": [{"Name": "job", "ExitCode": 137, "LastStatus": "STOPPED",
+                    "Reason": "OutOfMemoryError: Container killed due to memory usage"}],
+}
+
+
+@pytest.mark.parametrize(("cause", "expected"), [
+    ({"Error": "States.TaskFailed", "Cause": json.dumps(ECS_TASK_STOPPED)},
+     "The job's Fargate task stopped: Essential container in task exited; container job: exit code 137 "
+     "(OutOfMemoryError: Container killed due to memory usage). It ran out of memory: raise trainingMemoryMb "
+     "(and trainingCpu) in cdk.json and redeploy."),
+    ({"Error": "States.TaskFailed", "Cause": json.dumps({"StoppedReason": "Task stopped by user", "Containers": [
+        {"Name": "job", "ExitCode": 1}]})},
+     "The job's Fargate task stopped: Task stopped by user; container job: exit code 1."),
+    ({"Error": "States.Timeout", "Cause": ""},
+     "The job ran longer than the deployment allows (jobTimeoutHours in cdk.json) and was stopped."),
+])
+def test_catch_path_explains_a_stopped_fargate_task(svc, launcher, dataset, cause, expected):
+    # Given an import the state machine ran on Fargate, whose task stopped without recording anything itself
+    job = new_import(svc, dataset)
+    workflow_handler({"job": "fail", "arn": job, "cause": cause}, LambdaContext(aws_request_id="r"))
+    # Then the job's failureReason says what happened and what to change
+    described = svc.store.get(job).doc
+    assert (described["status"], described["failureReason"]) == ("CREATE FAILED", expected)
+
+
 def test_workflow_runs_jobs_and_raises_for_the_catch(svc, launcher, dataset, aws):
     aws.client("s3").put_object(Bucket="artifacts", Key="in.csv", Body=interactions_csv(2, 2).encode())
     job = new_import(svc, dataset)

@@ -36,18 +36,3 @@ def test_stop_while_training_goes_stopping_then_stopped(svc, launcher, solution,
     assert seen == ["CREATE IN_PROGRESS", "CREATE STOPPING"]
     assert status(svc, version) == "CREATE STOPPED"
     assert not list(svc.blobs.list("s3://artifacts/models/"))  # no model was written
-
-
-def test_container_entrypoint_trains_a_version_and_logs_progress(svc, launcher, solution, caplog):
-    import logging
-
-    from tailor.training.entrypoint import main
-
-    version = solutions.create_solution_version(svc, {"solutionArn": solution})["solutionVersionArn"]
-    launcher.launched.clear()  # the container runs it instead of the launcher
-    with caplog.at_level(logging.INFO, logger="tailor.training"):
-        assert main(["train", version], build=lambda: svc) == 0
-    assert status(svc, version) == "ACTIVE"
-    steps = [r.getMessage() for r in caplog.records if "/5]" in r.getMessage()]
-    assert len(steps) == 5 and "[5/5] ACTIVE" in steps[-1]
-    assert main(["train"]) == 2  # usage error, nothing run

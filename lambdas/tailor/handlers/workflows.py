@@ -14,15 +14,36 @@ logger = Logger(service="tailor")
 
 
 def _reason(cause: Any) -> str:
-    # Step Functions passes {"Error": ..., "Cause": "<json of errorMessage/errorType/stackTrace>"}.
-    if isinstance(cause, dict):
-        text = cause.get("Cause") or cause.get("Error") or ""
-        try:
-            parsed = json.loads(text)
-            return f"{parsed.get('errorType', 'Error')}: {parsed.get('errorMessage', '')}".strip()
-        except (ValueError, AttributeError):
-            return str(text) or "The workflow failed"
-    return str(cause or "The workflow failed")
+    """A failureReason a person can act on, from the {"Error", "Cause"} Step Functions caught."""
+    if not isinstance(cause, dict):
+        return str(cause or "The workflow failed")
+    error, text = str(cause.get("Error") or ""), cause.get("Cause") or ""
+    try:
+        parsed = json.loads(text)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:  # a Lambda task's error
+        return f"{parsed.get('errorType', 'Error')}: {parsed.get('errorMessage', '')}".strip()
+    if isinstance(parsed, dict) and ("StoppedReason" in parsed or "Containers" in parsed):  # an ECS task's
+        return _task_reason(parsed)
+    if error == "States.Timeout":
+        return "The job ran longer than the deployment allows (jobTimeoutHours in cdk.json) and was stopped."
+    return str(text or error) or "The workflow failed"
+
+
+def _task_reason(task: dict[str, Any]) -> str:
+    """Why the Fargate task stopped (ecs:runTask.sync's cause is the task's description)."""
+    parts = [f"The job's Fargate task stopped: {task.get('StoppedReason') or 'no reason given'}"]
+    out_of_memory = False
+    for container in task.get("Containers") or []:
+        code, why = container.get("ExitCode"), container.get("Reason")
+        detail = f"exit code {code}" if code is not None else "no exit code"
+        parts.append(f"container {container.get('Name', '?')}: {detail}" + (f" ({why})" if why else ""))
+        out_of_memory = out_of_memory or code == 137 or "OutOfMemory" in str(why)
+    reason = "; ".join(parts) + "."
+    if out_of_memory:
+        reason += " It ran out of memory: raise trainingMemoryMb (and trainingCpu) in cdk.json and redeploy."
+    return reason
 
 
 @logger.inject_lambda_context(clear_state=True)

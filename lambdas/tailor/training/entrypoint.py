@@ -1,7 +1,5 @@
-"""The training entrypoint the container, the local launcher and the tests all run: one solution version, end to end.
-
-    python -m tailor.training.entrypoint train <solutionVersionArn>    (reads the same environment as the Lambdas)
-"""
+"""Training one solution version end to end: what the `train` job runs in the Fargate container
+(tailor.handlers.container), the workflow Lambda, the local launcher and the tests."""
 
 from __future__ import annotations
 
@@ -9,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import IO, Any
 
 import numpy as np
@@ -237,21 +235,3 @@ def _train(svc: Service, version: Resource, progress: _Progress) -> None:
     sync_latest(svc, finished)
     follow_latest(svc, finished)  # campaigns with syncWithLatestSolutionVersion move to this version
     progress.step("ACTIVE")
-
-
-def main(argv: list[str] | None = None, build: Callable[[], Service] | None = None) -> int:
-    """Container entry: run one job for one resource with the deployed environment."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m tailor.training.entrypoint <job> <arn>", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    from tailor import jobs
-    from tailor.adapters.env import build_service
-
-    jobs.run((build or build_service)(), args[0], args[1])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
