@@ -16,7 +16,14 @@ class Api(Construct):
     """POST / (awsJson, routed by X-Amz-Target) plus the restJson1 paths; every method needs SigV4 (AWS_IAM)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: TailorConfig, handler: lambda_.IFunction
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TailorConfig,
+        control_plane: lambda_.IFunction,
+        runtime: lambda_.IFunction,
+        events: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
@@ -57,14 +64,19 @@ class Api(Construct):
         )
         # The stack's own ApiEndpoint output replaces RestApi's automatic one (a hashed output name).
         self.rest_api.node.try_remove_child("Endpoint")
-        # One Lambda permission for the whole API instead of one per method.
-        integration = apigw.LambdaIntegration(handler, proxy=True, scope_permission_to_method=False)
+        # Each API goes to its own function (and role); one Lambda permission per function, not one per method.
+        control_plane_integration, runtime_integration, events_integration = (
+            apigw.LambdaIntegration(function, proxy=True, scope_permission_to_method=False)
+            for function in (control_plane, runtime, events)
+        )
         root = self.rest_api.root
-        root.add_method("POST", integration)
+        root.add_method("POST", control_plane_integration)
         # Endpoints with a base path (https://host/stage/anything) reach the control plane too; the handler routes.
-        root.add_resource("{proxy+}").add_method("POST", integration)
-        for path in (*constants.RUNTIME_PATHS, *constants.EVENTS_PATHS):
-            root.add_resource(path).add_method("POST", integration)
+        root.add_resource("{proxy+}").add_method("POST", control_plane_integration)
+        for path in constants.RUNTIME_PATHS:
+            root.add_resource(path).add_method("POST", runtime_integration)
+        for path in constants.EVENTS_PATHS:
+            root.add_resource(path).add_method("POST", events_integration)
 
         for response_id, response_type in (
             (constants.GATEWAY_RESPONSE_4XX_ID, apigw.ResponseType.DEFAULT_4_XX),

@@ -13,6 +13,8 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Node
 
+from tailor.adapters.env import DATA_LOCATION
+
 ROOT = Path(__file__).resolve().parents[1]
 CDK_JSON = ROOT / "cdk.json"
 
@@ -20,6 +22,17 @@ _REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DE
 _ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 # Valid both as an API Gateway stage name and inside the stack name "tailor-<stage>".
 _STAGE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+# Fargate's CPU units → the memory (MiB) each allows: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+# fargate-tasks-services.html#fargate-tasks-size
+_FARGATE_MEMORY = {
+    256: range(512, 2048 + 1, 512),
+    512: range(1024, 4096 + 1, 1024),
+    1024: range(2048, 8192 + 1, 1024),
+    2048: range(4096, 16384 + 1, 1024),
+    4096: range(8192, 30720 + 1, 1024),
+    8192: range(16384, 61440 + 1, 4096),
+    16384: range(32768, 122880 + 1, 8192),
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +43,15 @@ class TailorConfig:
     removal_policy: str = "retain"
     deletion_protection: bool = True
     lambda_memory_mb: int = 1024
+    runtime_memory_mb: int = 2048
     workflow_memory_mb: int = 2048
+    # The Fargate task that runs training, batch jobs, imports and exports (tailor.config.CONTAINER_JOBS).
+    training_cpu: int = 4096
+    training_memory_mb: int = 16384
+    # The longest a job may run before its execution is stopped and the resource marked CREATE FAILED.
+    job_timeout_hours: int = 24
+    # S3 locations (s3://bucket/prefix/) beyond the stack's own data bucket that jobs may read and write.
+    data_locations: tuple[str, ...] = ()
     lambda_architecture: str = "x86_64"
     api_rate_limit: int = 100
     api_burst_limit: int = 200
@@ -45,9 +66,24 @@ class TailorConfig:
             raise ValueError(
                 f"lambdaArchitecture {self.lambda_architecture!r}: expected one of {sorted(_ARCHITECTURES)}"
             )
-        for name, memory in (("lambdaMemoryMb", self.lambda_memory_mb), ("workflowMemoryMb", self.workflow_memory_mb)):
+        for name, memory in (("lambdaMemoryMb", self.lambda_memory_mb), ("runtimeMemoryMb", self.runtime_memory_mb),
+                             ("workflowMemoryMb", self.workflow_memory_mb)):
             if not 128 <= memory <= 10240:
                 raise ValueError(f"{name} {memory}: Lambda memory is 128-10240 MB")
+        allowed = _FARGATE_MEMORY.get(self.training_cpu)
+        if allowed is None:
+            raise ValueError(f"trainingCpu {self.training_cpu}: Fargate takes one of {sorted(_FARGATE_MEMORY)}")
+        if self.training_memory_mb not in allowed:
+            raise ValueError(
+                f"trainingMemoryMb {self.training_memory_mb}: with trainingCpu {self.training_cpu} Fargate takes "
+                f"{allowed.start}-{allowed.stop - 1} MiB in steps of {allowed.step}"
+            )
+        if not 1 <= self.job_timeout_hours <= 24 * 7:
+            raise ValueError(f"jobTimeoutHours {self.job_timeout_hours}: expected 1-168")
+        for location in self.data_locations:
+            if not DATA_LOCATION.fullmatch(location):
+                raise ValueError(
+                    f"dataLocations {location!r}: expected s3://bucket or s3://bucket/prefix/ (no wildcards)")
         if self.api_rate_limit < 1 or self.api_burst_limit < 1:
             raise ValueError("apiThrottleRateLimit and apiThrottleBurstLimit must be positive")
 
@@ -61,7 +97,12 @@ class TailorConfig:
             # Protection follows the removal policy unless set: a "destroy" stack must be deletable.
             deletion_protection=_flag(node, "deletionProtection", removal_policy == "retain"),
             lambda_memory_mb=_number(node, "lambdaMemoryMb", cls.lambda_memory_mb),
+            runtime_memory_mb=_number(node, "runtimeMemoryMb", cls.runtime_memory_mb),
             workflow_memory_mb=_number(node, "workflowMemoryMb", cls.workflow_memory_mb),
+            training_cpu=_number(node, "trainingCpu", cls.training_cpu),
+            training_memory_mb=_number(node, "trainingMemoryMb", cls.training_memory_mb),
+            job_timeout_hours=_number(node, "jobTimeoutHours", cls.job_timeout_hours),
+            data_locations=_texts(node, "dataLocations"),
             lambda_architecture=_text(node, "lambdaArchitecture", cls.lambda_architecture).lower(),
             api_rate_limit=_number(node, "apiThrottleRateLimit", cls.api_rate_limit),
             api_burst_limit=_number(node, "apiThrottleBurstLimit", cls.api_burst_limit),
@@ -75,6 +116,16 @@ class TailorConfig:
     @property
     def architecture(self) -> lambda_.Architecture:
         return _ARCHITECTURES[self.lambda_architecture]
+
+    @property
+    def s3_data_locations(self) -> list[tuple[str, str]]:
+        """(bucket, key prefix) of each data location; "" is the whole bucket."""
+        found = []
+        for location in self.data_locations:
+            match = DATA_LOCATION.fullmatch(location)
+            if match:  # always: __post_init__ checked every entry
+                found.append((match.group(1), match.group(2) or ""))
+        return found
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -104,6 +155,17 @@ def _number(node: Node, key: str, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise ValueError(f"{key} {value!r}: expected an integer") from None
+
+
+def _texts(node: Node, key: str) -> tuple[str, ...]:
+    """A list in cdk.json, or a comma-separated string from `cdk -c key=a,b`."""
+    value = node.try_get_context(key)
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f"{key} {value!r}: expected a list of strings")
+    return tuple(item.strip() for item in items if item.strip())
 
 
 def _flag(node: Node, key: str, default: bool) -> bool:

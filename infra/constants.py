@@ -6,6 +6,9 @@ from __future__ import annotations
 STACK_ID = "Tailor"
 SERVICE_NAME = "tailor"
 API_ENDPOINT_OUTPUT_ID = "ApiEndpoint"
+DATA_BUCKET_OUTPUT_ID = "DataBucketName"
+CALLER_POLICY_OUTPUT_ID = "CallerPolicyArn"
+CALLER_POLICY_ID = "CallerPolicy"
 
 # Storage
 STORAGE_ID = "Storage"
@@ -14,14 +17,30 @@ EVENTS_TABLE_ID = "EventsTable"
 ARTIFACTS_BUCKET_ID = "ArtifactsBucket"
 ACCESS_LOGS_BUCKET_ID = "AccessLogsBucket"
 ARTIFACTS_ACCESS_LOGS_PREFIX = "artifacts/"
+# Where users put their CSVs and where batch jobs and exports may write, unless dataLocations names more.
+DATA_BUCKET_ID = "DataBucket"
+DATA_ACCESS_LOGS_PREFIX = "data/"
 
 # Functions and the jobs workflow
 FUNCTIONS_ID = "Functions"
 DEPENDENCIES_LAYER_ID = "DependenciesLayer"
 CONTROL_PLANE_FUNCTION_ID = "ControlPlane"
+RUNTIME_FUNCTION_ID = "Runtime"
+EVENTS_FUNCTION_ID = "Events"
 WORKFLOW_FUNCTION_ID = "Workflow"
+
+# The jobs workflow: small jobs in the workflow Lambda, large ones (tailor.config.CONTAINER_JOBS) on Fargate.
+WORKFLOWS_ID = "Workflows"
 JOBS_STATE_MACHINE_ID = "Jobs"
+CHOOSE_RUNNER_STATE_ID = "WhereToRun"
 RUN_JOB_TASK_ID = "RunJob"
+RUN_CONTAINER_JOB_TASK_ID = "RunContainerJob"
+VPC_ID = "Network"
+FLOW_LOGS_PREFIX = "vpc-flow-logs/"
+CLUSTER_ID = "Cluster"
+TASK_DEFINITION_ID = "JobTask"
+JOB_CONTAINER_NAME = "job"
+TRAINING_DOCKERFILE = "training/Dockerfile"
 RECORD_FAILURE_TASK_ID = "RecordFailure"
 JOB_FAILED_STATE_ID = "JobFailed"
 JOB_SUCCEEDED_STATE_ID = "JobSucceeded"
@@ -33,6 +52,8 @@ ROLE_ID = "Role"
 
 # Handlers, referenced by module path only (the code ships as an asset of lambdas/).
 CONTROL_PLANE_HANDLER = "tailor.handlers.control_plane.lambda_handler"
+RUNTIME_HANDLER = "tailor.handlers.runtime.lambda_handler"
+EVENTS_HANDLER = "tailor.handlers.events.lambda_handler"
 WORKFLOW_HANDLER = "tailor.handlers.workflows.lambda_handler"
 # The job name the workflow Lambda receives when the run-job task failed, with the error as `cause`.
 FAIL_JOB = "fail"

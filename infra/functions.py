@@ -1,19 +1,15 @@
-"""Functions: the control-plane and workflow Lambdas, their dependencies layer and the "jobs" state machine."""
+"""Functions: the control-plane, runtime, events and workflow Lambdas, their dependencies layer and their roles."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, Size, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, IgnoreMode, Size, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
 from infra import constants
@@ -23,15 +19,15 @@ from infra.storage import Storage
 from tailor import config as tailor_config
 
 LAMBDAS_DIR = ROOT / "lambdas"
-# Only the tailor package goes into the function asset; tests, caches and the training image stay out.
-CODE_EXCLUDES = ["**/tests", "**/__pycache__", "**/*.pyc", "*.egg-info", "training", "tailor/local/sample"]
+# Only the tailor package goes into the function asset; tests, caches and the training image's folder stay out
+# (git-style patterns: "/training" is lambdas/training, not the tailor.training package).
+CODE_EXCLUDES = ["tests/", "__pycache__/", "*.pyc", "*.egg-info", "/training/", "/tailor/local/sample/"]
 # API Gateway gives up on an integration after 29 s.
-CONTROL_PLANE_TIMEOUT = Duration.seconds(29)
+API_TIMEOUT = Duration.seconds(29)
 WORKFLOW_TIMEOUT = Duration.minutes(15)
 # Training spools the model artifact to /tmp before uploading it (the dense EASE part is n² · 4 bytes): 4 GiB holds a
 # 30,000-item model, beyond what the workflow's memory trains anyway. Lambda's default is 512 MB (about 11,000 items).
 WORKFLOW_TMP = Size.gibibytes(4)
-JOBS_TIMEOUT = Duration.hours(2)
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 # Item-level DynamoDB actions, listed rather than granted with grant_read_write_data so that the index grant
@@ -47,11 +43,19 @@ TABLE_READ_ACTIONS = (
 TABLE_WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 OBJECT_READ_ACTIONS = ("s3:GetObject",)
 OBJECT_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
+# In the users' data locations jobs write results but never delete.
+DATA_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 BUCKET_LIST_ACTIONS = ("s3:ListBucket",)
 
 
 class Functions(Construct):
-    """The Lambdas behind the API and the asynchronous jobs, each with its own least-privilege role."""
+    """The Lambdas behind the API and the asynchronous jobs, each with a role allowing only what it does:
+
+    - control plane: the resources table (read/write) and starting the jobs state machine; no events, no S3;
+    - runtime: reads the resources and events tables and the artifacts bucket (models); writes nothing;
+    - events: reads the resources table, writes the events table; no models, no S3;
+    - workflow: what every job needs (grant_job_access), shared with the Fargate task that runs the large jobs.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: TailorConfig, storage: Storage) -> None:
         super().__init__(scope, construct_id)
@@ -62,72 +66,56 @@ class Functions(Construct):
             code=dependencies_layer_code(config.lambda_architecture),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[config.architecture],
-            description="aws-lambda-powertools and numpy for the Tailor Lambdas (versions from uv.lock)",
+            description="aws-lambda-powertools, numpy and scipy for the Tailor Lambdas (versions from uv.lock)",
         )
-        self._code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=CODE_EXCLUDES)
-        environment = {
-            tailor_config.ENV_RESOURCES_TABLE: storage.resources_table.table_name,
-            tailor_config.ENV_EVENTS_TABLE: storage.events_table.table_name,
-            tailor_config.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
-            # Saves an STS call per cold start when the domain builds ARNs.
-            tailor_config.ENV_ACCOUNT_ID: Aws.ACCOUNT_ID,
-            constants.ENV_POWERTOOLS_SERVICE_NAME: constants.SERVICE_NAME,
-        }
+        self._code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=CODE_EXCLUDES, ignore_mode=IgnoreMode.GIT)
+        self.environment = job_environment(storage)
+
+        self.control_plane_function = self._function(
+            constants.CONTROL_PLANE_FUNCTION_ID,
+            handler=constants.CONTROL_PLANE_HANDLER,
+            description="Tailor control plane: the personalize API (resources, statuses, starting jobs)",
+            memory_mb=config.lambda_memory_mb,
+            timeout=API_TIMEOUT,
+            # Create* requests naming S3 locations the jobs may not use are refused at once.
+            environment={**self.environment, tailor_config.ENV_DATA_LOCATIONS: data_locations_env(storage, config)},
+        )
+        _grant_table(self.control_plane_function, storage.resources_table, storage.resources_indexes, write=True)
+
+        self.runtime_function = self._function(
+            constants.RUNTIME_FUNCTION_ID,
+            handler=constants.RUNTIME_HANDLER,
+            description="Tailor runtime: the personalize-runtime API (GetRecommendations, GetPersonalizedRanking)",
+            memory_mb=config.runtime_memory_mb,
+            timeout=API_TIMEOUT,
+            environment=self.environment,
+        )
+        _grant_table(self.runtime_function, storage.resources_table, storage.resources_indexes, write=False)
+        _grant_table(self.runtime_function, storage.events_table, (), write=False)  # users' recent events
+        _grant_bucket(self.runtime_function, storage.artifacts_bucket, write=False)  # models and catalogs
+        Validations.of(_role(self.runtime_function)).acknowledge(_objects_wildcard(storage.artifacts_bucket))
+
+        self.events_function = self._function(
+            constants.EVENTS_FUNCTION_ID,
+            handler=constants.EVENTS_HANDLER,
+            description="Tailor events: the personalize-events API (PutEvents, PutItems, PutUsers)",
+            memory_mb=config.lambda_memory_mb,
+            timeout=API_TIMEOUT,
+            environment=self.environment,
+        )
+        _grant_table(self.events_function, storage.resources_table, storage.resources_indexes, write=False)
+        _grant_table(self.events_function, storage.events_table, (), write=True)
 
         self.workflow_function = self._function(
             constants.WORKFLOW_FUNCTION_ID,
             handler=constants.WORKFLOW_HANDLER,
-            description="Tailor asynchronous jobs (imports, training, batch), run by the jobs state machine",
+            description="Tailor asynchronous jobs that fit a Lambda (activation, deletion, updates, small jobs)",
             memory_mb=config.workflow_memory_mb,
             timeout=WORKFLOW_TIMEOUT,
-            environment=environment,
+            environment=self.environment,
             tmp=WORKFLOW_TMP,
         )
-        self.jobs_state_machine = self._jobs_state_machine(self.workflow_function)
-        self.auto_training_schedule = self._auto_training_schedule(self.jobs_state_machine)
-        self.control_plane_function = self._function(
-            constants.CONTROL_PLANE_FUNCTION_ID,
-            handler=constants.CONTROL_PLANE_HANDLER,
-            description="Tailor control plane; for now it also serves the runtime and events routes",
-            memory_mb=config.lambda_memory_mb,
-            timeout=CONTROL_PLANE_TIMEOUT,
-            environment={
-                **environment,
-                tailor_config.ENV_STATE_MACHINE_ARN: self.jobs_state_machine.state_machine_arn,
-            },
-        )
-
-        resources_indexes = storage.resources_indexes
-        artifacts = storage.artifacts_bucket
-
-        control_plane = self.control_plane_function
-        _grant_table(control_plane, storage.resources_table, resources_indexes, write=True)
-        # The control plane answers PutEvents and GetRecommendations until the runtime and events Lambdas exist.
-        _grant_table(control_plane, storage.events_table, (), write=True)
-        _grant_bucket(control_plane, artifacts, write=True)
-        self.jobs_state_machine.grant_start_execution(control_plane)
-        Validations.of(_role(control_plane)).acknowledge(_objects_wildcard(artifacts))
-
-        workflow = self.workflow_function
-        _grant_table(workflow, storage.resources_table, resources_indexes, write=True)
-        _grant_table(workflow, storage.events_table, (), write=True)  # data deletion jobs remove events
-        _grant_bucket(workflow, artifacts, write=True)
-        # Import and batch jobs read the user's own bucket, named in the request (dataSource.dataLocation,
-        # jobInput); batch jobs and exports write their results where the request says (jobOutput, jobOutput path).
-        iam.Grant.add_to_principal(
-            grantee=workflow, actions=[*OBJECT_READ_ACTIONS, *BUCKET_LIST_ACTIONS, "s3:PutObject",
-                                       "s3:AbortMultipartUpload"], resource_arns=["*"]
-        )
-        Validations.of(_role(workflow)).acknowledge(
-            _objects_wildcard(artifacts),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="Import and batch jobs read (s3:GetObject/s3:ListBucket) and batch jobs and exports write "
-                "(s3:PutObject, no delete) the user's own bucket, which is only known at request time "
-                "(dataSource.dataLocation, jobInput, jobOutput); a bucket in another account still has to allow this "
-                "role in its bucket policy.",
-            ),
-        )
+        grant_job_access(_role(self.workflow_function), storage, config)
 
     def _function(
         self,
@@ -179,86 +167,66 @@ class Functions(Construct):
         )
         return function
 
-    def _auto_training_schedule(self, state_machine: sfn.StateMachine) -> scheduler.CfnSchedule:
-        """Automatic training's sweep (tailor.autotrain): one hourly execution of the jobs state machine looks at
-        every solution and starts the versions that are due. Nothing is created per solution."""
-        role = iam.Role(
-            self,
-            f"{constants.AUTO_TRAINING_SCHEDULE_ID}{constants.ROLE_ID}",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com", conditions={
-                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}),
-            description="EventBridge Scheduler starts the Tailor jobs state machine for automatic training",
-        )
-        state_machine.grant_start_execution(role)
-        return scheduler.CfnSchedule(
-            self,
-            constants.AUTO_TRAINING_SCHEDULE_ID,
-            description="Tailor automatic training: start the solution versions that are due",
-            schedule_expression=constants.AUTO_TRAINING_RATE,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=state_machine.state_machine_arn,
-                role_arn=role.role_arn,
-                input=json.dumps({"job": tailor_config.AUTO_TRAIN_JOB, "arn": tailor_config.AUTO_TRAIN_TARGET}),
-            ),
-        )
 
-    def _jobs_state_machine(self, workflow: lambda_.IFunction) -> sfn.StateMachine:
-        """{"job", "arn"} → run the job; on any error, let the same Lambda record the failure, then fail."""
-        run_job = tasks.LambdaInvoke(
-            self,
-            constants.RUN_JOB_TASK_ID,
-            lambda_function=workflow,
-            # No payload: the whole execution input ({"job", "arn", ...}) is the event.
-            payload_response_only=True,
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        record_failure = tasks.LambdaInvoke(
-            self,
-            constants.RECORD_FAILURE_TASK_ID,
-            lambda_function=workflow,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "job": constants.FAIL_JOB,
-                    "arn": sfn.JsonPath.string_at("$.arn"),
-                    "cause": sfn.JsonPath.object_at("$.error"),
-                }
-            ),
-            payload_response_only=True,
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        failed = sfn.Fail(self, constants.JOB_FAILED_STATE_ID, error_path="$.error.Error", cause_path="$.error.Cause")
-        run_job.add_catch(record_failure.next(failed), errors=[sfn.Errors.ALL], result_path="$.error")
-        definition = run_job.next(sfn.Succeed(self, constants.JOB_SUCCEEDED_STATE_ID))
+def job_environment(storage: Storage) -> dict[str, str]:
+    """What every Lambda and the job container read (tailor.adapters.env)."""
+    return {
+        tailor_config.ENV_RESOURCES_TABLE: storage.resources_table.table_name,
+        tailor_config.ENV_EVENTS_TABLE: storage.events_table.table_name,
+        tailor_config.ENV_ARTIFACTS_BUCKET: storage.artifacts_bucket.bucket_name,
+        # Saves an STS call per cold start when the domain builds ARNs.
+        tailor_config.ENV_ACCOUNT_ID: Aws.ACCOUNT_ID,
+        constants.ENV_POWERTOOLS_SERVICE_NAME: constants.SERVICE_NAME,
+    }
 
-        log_group = logs.LogGroup(
-            self,
-            f"{constants.JOBS_STATE_MACHINE_ID}{constants.LOG_GROUP_ID}",
-            retention=LOG_RETENTION,
-            removal_policy=self._config.cdk_removal_policy,
+
+def data_locations(storage: Storage, config: TailorConfig) -> list[tuple[str, str]]:
+    """(bucket ARN, key prefix) of every S3 location jobs may use: the data bucket, then cdk.json's dataLocations."""
+    named = [(f"arn:{Aws.PARTITION}:s3:::{bucket}", prefix) for bucket, prefix in config.s3_data_locations]
+    return [(storage.data_bucket.bucket_arn, ""), *named]
+
+
+def data_locations_env(storage: Storage, config: TailorConfig) -> str:
+    """The same locations as s3:// URIs, comma-separated, for tailor.config.ENV_DATA_LOCATIONS."""
+    return ",".join([f"s3://{storage.data_bucket.bucket_name}/", *config.data_locations])
+
+
+def grant_job_access(role: iam.IRole, storage: Storage, config: TailorConfig) -> None:
+    """Everything a job does, for the workflow Lambda and the Fargate task alike: the tables (a deletion job removes
+    events), the artifacts bucket (snapshots, models, reports), and read/write on the S3 data locations only (imports
+    and batch jobs read the files users name, batch jobs and exports write where they say; never delete)."""
+    _grant_table(role, storage.resources_table, storage.resources_indexes, write=True)
+    _grant_table(role, storage.events_table, (), write=True)
+    _grant_bucket(role, storage.artifacts_bucket, write=True)
+    locations = data_locations(storage, config)
+    iam.Grant.add_to_principal(
+        grantee=role,
+        actions=[*OBJECT_READ_ACTIONS, *DATA_WRITE_ACTIONS],
+        resource_arns=[f"{bucket_arn}/{prefix}*" for bucket_arn, prefix in locations],
+    )
+    for bucket_arn, prefix in locations:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(BUCKET_LIST_ACTIONS),
+                resources=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
+            )
         )
-        state_machine = sfn.StateMachine(
-            self,
-            constants.JOBS_STATE_MACHINE_ID,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            timeout=JOBS_TIMEOUT,
-            tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
-        )
-        Validations.of(state_machine).acknowledge(
+    Validations.of(role).acknowledge(
+        _objects_wildcard(storage.artifacts_bucket),
+        Acknowledgment(
+            id=f"AwsSolutions-IAM5[Resource::{nag_arn_of(storage.data_bucket)}/*]",
+            reason="Get/put objects in the stack's data bucket, where users put files to import and read batch "
+            "results: any key, since the requests name them.",
+        ),
+        *(
             Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="CloudWatch Logs delivery (logs:CreateLogDelivery, ...) and X-Ray (xray:PutTraceSegments, "
-                "...) actions do not support resource-level permissions.",
-            ),
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{_arn_of(workflow)}:*]",
-                reason="lambda:InvokeFunction on the workflow function's own versions and aliases, as "
-                "LambdaInvoke grants it.",
-            ),
-        )
-        return state_machine
+                id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/{prefix}*]",
+                reason="Get/put objects under a data location the deployer named in cdk.json (dataLocations).",
+            )
+            for bucket, prefix in config.s3_data_locations
+        ),
+    )
 
 
 def _grant_table(grantee: iam.IGrantable, table: dynamodb.ITable, indexes: Sequence[str], *, write: bool) -> iam.Grant:
@@ -280,17 +248,22 @@ def _role(function: lambda_.Function) -> iam.IRole:
     return function.role
 
 
-def _arn_of(construct: IConstruct) -> str:
-    """How cdk-nag spells a resource's Fn::GetAtt Arn in a finding id: <LogicalId.Arn>."""
+def nag_logical_id(construct: IConstruct) -> str:
+    """The logical id of a construct's CloudFormation resource, as cdk-nag's finding ids spell a Ref: <LogicalId>."""
     resource = construct.node.default_child
     if not isinstance(resource, CfnElement):
         raise TypeError(f"{construct.node.path} has no CloudFormation resource")
-    return f"<{Stack.of(construct).resolve(resource.logical_id)}.Arn>"
+    return str(Stack.of(construct).resolve(resource.logical_id))
+
+
+def nag_arn_of(construct: IConstruct) -> str:
+    """How cdk-nag spells a resource's Fn::GetAtt Arn in a finding id: <LogicalId.Arn>."""
+    return f"<{nag_logical_id(construct)}.Arn>"
 
 
 def _objects_wildcard(bucket: s3.IBucket) -> Acknowledgment:
     return Acknowledgment(
-        id=f"AwsSolutions-IAM5[Resource::{_arn_of(bucket)}/*]",
+        id=f"AwsSolutions-IAM5[Resource::{nag_arn_of(bucket)}/*]",
         reason="Object-level actions (no s3:* and no other bucket) on the deployment's own artifacts bucket; "
         "object ARNs need the /* wildcard.",
     )

@@ -1,18 +1,21 @@
-"""TailorStack: storage, functions and api constructs wired together; cdk-nag's AwsSolutions checks."""
+"""TailorStack: storage, functions, workflows and api constructs wired together; cdk-nag's AwsSolutions checks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, CfnOutput, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, App, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from infra import constants
 from infra.api import Api
 from infra.config import TailorConfig
-from infra.functions import Functions
+from infra.functions import Functions, nag_logical_id
 from infra.storage import Storage
+from infra.workflows import Workflows
+from tailor import config as tailor_config
 
 
 class TailorStack(Stack):
@@ -25,15 +28,72 @@ class TailorStack(Stack):
         self.config = config
         self.storage = Storage(self, constants.STORAGE_ID, config=config)
         self.functions = Functions(self, constants.FUNCTIONS_ID, config=config, storage=self.storage)
-        self.api = Api(self, constants.API_ID, config=config, handler=self.functions.control_plane_function)
+        self.workflows = Workflows(
+            self,
+            constants.WORKFLOWS_ID,
+            config=config,
+            storage=self.storage,
+            workflow_function=self.functions.workflow_function,
+        )
+        control_plane, jobs = self.functions.control_plane_function, self.workflows.state_machine
+        control_plane.add_environment(tailor_config.ENV_STATE_MACHINE_ARN, jobs.state_machine_arn)
+        jobs.grant_start_execution(control_plane)
+        self.api = Api(
+            self,
+            constants.API_ID,
+            config=config,
+            control_plane=control_plane,
+            runtime=self.functions.runtime_function,
+            events=self.functions.events_function,
+        )
+        self.caller_policy = self._caller_policy()
+
         CfnOutput(
             self,
             constants.API_ENDPOINT_OUTPUT_ID,
             value=self.api.url,
-            description="endpoint_url for the personalize, personalize-runtime and personalize-events clients",
+            description="endpoint_url for the personalize, personalize-runtime and personalize-events clients "
+            "(sign for execute-api: tailor.client(...))",
+        )
+        CfnOutput(
+            self,
+            constants.CALLER_POLICY_OUTPUT_ID,
+            value=self.caller_policy.managed_policy_arn,
+            description="Attach to the users or roles that call Tailor (execute-api:Invoke on this API only)",
+        )
+        CfnOutput(
+            self,
+            constants.DATA_BUCKET_OUTPUT_ID,
+            value=self.storage.data_bucket.bucket_name,
+            description="Put CSVs to import and batch inputs here; batch jobs and exports may write here",
         )
         Tags.of(self).add("project", constants.SERVICE_NAME)
         Tags.of(self).add("stage", config.stage)
+
+    def _caller_policy(self) -> iam.ManagedPolicy:
+        """What an application needs to call this deployment: invoke the API's methods (all are POST)."""
+        policy = iam.ManagedPolicy(
+            self,
+            constants.CALLER_POLICY_ID,
+            description=f"Call the Tailor API ({self.config.stage}) with the personalize, personalize-runtime and "
+            "personalize-events clients",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["execute-api:Invoke"],
+                    resources=[self.api.rest_api.arn_for_execute_api("POST", "/*", self.config.stage)],
+                )
+            ],
+        )
+        api_id = nag_logical_id(self.api.rest_api)
+        Validations.of(policy).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:"
+                f"<{api_id}>/{self.config.stage}/POST/*]",
+                reason="Every operation of this one API stage (POST on any path: /, /recommendations, /events, "
+                "...); callers need them all, as with Personalize's own APIs.",
+            )
+        )
+        return policy
 
 
 def add_compliance_checks(app: App) -> AwsSolutionsChecks:

@@ -1,4 +1,4 @@
-"""Storage: the resources and events DynamoDB tables and the S3 artifacts bucket."""
+"""Storage: the resources and events DynamoDB tables, the S3 artifacts bucket and the data bucket for users' files."""
 
 from __future__ import annotations
 
@@ -69,6 +69,20 @@ class Storage(Construct):
             ],
             # Not auto_delete_objects: its custom-resource Lambda would be one more role to audit. A "destroy"
             # stack leaves a non-empty bucket behind for the user to empty and delete.
+            removal_policy=config.cdk_removal_policy,
+        )
+        # The users' own files: CSVs to import, batch inputs, and where batch jobs and exports write. Jobs may use
+        # this bucket and the dataLocations the deployer names (cdk.json), nothing else.
+        self.data_bucket = s3.Bucket(
+            self,
+            constants.DATA_BUCKET_ID,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=constants.DATA_ACCESS_LOGS_PREFIX,
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
             removal_policy=config.cdk_removal_policy,
         )
 

@@ -22,14 +22,22 @@ from infra.stack import TailorStack
 class Synthesized:
     stack: TailorStack
     template: Template
+    outdir: str
 
 
 @pytest.fixture(scope="session")
-def synthesized() -> Synthesized:
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     # cdk.json's context (feature flags included), as `cdk synth` sees it; bundling skipped, so no pip/uv runs.
-    app = App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []})
+    outdir = str(tmp_path_factory.mktemp("cdk.out"))
+    app = App(context={**cdk_json_context(), "aws:cdk:bundling-stacks": []}, outdir=outdir)
     stack = TailorStack(app, STACK_ID, config=TailorConfig.from_context(app.node))
-    return Synthesized(stack=stack, template=Template.from_stack(stack))
+    return Synthesized(stack=stack, template=Template.from_stack(stack), outdir=outdir)
+
+
+@pytest.fixture(scope="session")
+def synthesized_assembly(synthesized: Synthesized) -> str:
+    """The cloud assembly directory: the template file, the asset manifest and the staged assets."""
+    return synthesized.outdir
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from importlib.metadata import packages_distributions
 from infra import bundling
 
 # What runs in Lambda: the handlers, the jobs they run, and the registry CreateSolution reads.
-ENTRY_MODULES = ("tailor.handlers.control_plane", "tailor.handlers.workflows", "tailor.jobs",
+ENTRY_MODULES = ("tailor.handlers.control_plane", "tailor.handlers.runtime", "tailor.handlers.events",
+                 "tailor.handlers.workflows", "tailor.jobs",
                  "tailor.training.entrypoint", "tailor.training.recipes")
 
 

@@ -16,52 +16,13 @@ from infra import bundling, constants
 from infra.config import TailorConfig, cdk_json_context
 from infra.stack import TailorStack
 from tailor import config as tailor_config
-
-Resource = dict[str, Any]
-
-
-def _resources(template: Template, type_name: str, props: Any = None) -> dict[str, Resource]:
-    return {name: dict(resource) for name, resource in template.find_resources(type_name, props).items()}
-
-
-def _only(template: Template, type_name: str, props: Any = None) -> tuple[str, Resource]:
-    found = _resources(template, type_name, props)
-    assert len(found) == 1, f"expected one {type_name} matching {props}, found {sorted(found)}"
-    return next(iter(found.items()))
-
-
-def _statements(template: Template, role_logical_id: str) -> list[Resource]:
-    statements: list[Resource] = []
-    for policy in _resources(template, "AWS::IAM::Policy").values():
-        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]:
-            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return statements
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _function(template: Template, handler: str) -> tuple[str, Resource]:
-    return _only(template, "AWS::Lambda::Function", {"Properties": {"Handler": handler}})
-
-
-def _state_machine_definition(template: Template) -> dict[str, Any]:
-    """The ASL of the jobs state machine, with every CloudFormation intrinsic replaced by a placeholder."""
-    _, state_machine = _only(template, "AWS::StepFunctions::StateMachine")
-    definition = state_machine["Properties"]["DefinitionString"]
-    if isinstance(definition, dict):
-        separator, parts = definition["Fn::Join"]
-        definition = separator.join(part if isinstance(part, str) else "INTRINSIC" for part in parts)
-    parsed: dict[str, Any] = json.loads(definition)
-    return parsed
-
+from tests.infra.template import bucket_id, function, only, resources
 
 # --- Api ---------------------------------------------------------------------------------------------------
 
 
 def test_every_api_method_requires_sigv4(template: Template) -> None:
-    methods = _resources(template, "AWS::ApiGateway::Method")
+    methods = resources(template, "AWS::ApiGateway::Method")
 
     assert len(methods) == 2 + len(constants.RUNTIME_PATHS) + len(constants.EVENTS_PATHS)
     assert {name: m["Properties"]["AuthorizationType"] for name, m in methods.items()} == {
@@ -71,18 +32,32 @@ def test_every_api_method_requires_sigv4(template: Template) -> None:
 
 
 def test_api_serves_the_runtime_and_events_paths(template: Template) -> None:
-    path_parts = {r["Properties"]["PathPart"] for r in _resources(template, "AWS::ApiGateway::Resource").values()}
+    path_parts = {r["Properties"]["PathPart"] for r in resources(template, "AWS::ApiGateway::Resource").values()}
 
     assert path_parts == {"{proxy+}", *constants.RUNTIME_PATHS, *constants.EVENTS_PATHS}
 
 
-def test_api_integrations_proxy_to_the_control_plane(template: Template) -> None:
-    control_plane_id, _ = _function(template, constants.CONTROL_PLANE_HANDLER)
+def test_each_api_goes_to_its_own_function(template: Template) -> None:
+    functions = {
+        handler: function(template, handler)[0]
+        for handler in (constants.CONTROL_PLANE_HANDLER, constants.RUNTIME_HANDLER, constants.EVENTS_HANDLER)
+    }
+    paths = {name: r["Properties"]["PathPart"] for name, r in resources(template, "AWS::ApiGateway::Resource").items()}
 
-    for method in _resources(template, "AWS::ApiGateway::Method").values():
+    routed: dict[str, str] = {}
+    for method in resources(template, "AWS::ApiGateway::Method").values():
         integration = method["Properties"]["Integration"]
         assert integration["Type"] == "AWS_PROXY"
-        assert json.dumps(integration["Uri"]).count(control_plane_id) == 1
+        [handler] = [h for h, function_id in functions.items() if function_id in json.dumps(integration["Uri"])]
+        resource = method["Properties"]["ResourceId"]
+        routed["/" if "Fn::GetAtt" in resource else paths[resource["Ref"]]] = handler
+
+    assert routed == {
+        "/": constants.CONTROL_PLANE_HANDLER,
+        "{proxy+}": constants.CONTROL_PLANE_HANDLER,
+        **{path: constants.RUNTIME_HANDLER for path in constants.RUNTIME_PATHS},
+        **{path: constants.EVENTS_HANDLER for path in constants.EVENTS_PATHS},
+    }
 
 
 def test_stage_is_named_from_context_throttled_and_access_logged(template: Template) -> None:
@@ -114,18 +89,29 @@ def test_gateway_errors_use_the_aws_json_error_shape(template: Template, respons
     )
 
 
-def test_endpoint_url_is_an_output(template: Template) -> None:
+def test_outputs_give_the_endpoint_the_data_bucket_and_the_callers_policy(template: Template) -> None:
     outputs = template.find_outputs("*")
+    api_id, _ = only(template, "AWS::ApiGateway::RestApi")
+    policy_id, policy = only(template, "AWS::IAM::ManagedPolicy")
+    data_bucket_id = bucket_id(template, constants.DATA_ACCESS_LOGS_PREFIX)
 
-    assert list(outputs) == [constants.API_ENDPOINT_OUTPUT_ID]
+    assert set(outputs) == {
+        constants.API_ENDPOINT_OUTPUT_ID, constants.CALLER_POLICY_OUTPUT_ID, constants.DATA_BUCKET_OUTPUT_ID}
     assert "execute-api" in json.dumps(outputs[constants.API_ENDPOINT_OUTPUT_ID]["Value"])
+    assert outputs[constants.CALLER_POLICY_OUTPUT_ID]["Value"] == {"Ref": policy_id}
+    assert outputs[constants.DATA_BUCKET_OUTPUT_ID]["Value"] == {"Ref": data_bucket_id}
+    # A caller may invoke this API's stage (every method is POST) and nothing else.
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    arn = json.dumps(statement["Resource"])
+    assert f'{{"Ref": "{api_id}"}}' in arn and arn.endswith('"/dev/POST/*"]]}')
 
 
 # --- Storage -----------------------------------------------------------------------------------------------
 
 
 def test_tables_are_on_demand_with_pitr_encryption_and_deletion_protection(template: Template) -> None:
-    tables = _resources(template, "AWS::DynamoDB::Table")
+    tables = resources(template, "AWS::DynamoDB::Table")
 
     assert len(tables) == 2
     for table in tables.values():
@@ -174,9 +160,9 @@ def test_events_table_keys_come_from_tailor_config(template: Template) -> None:
 
 
 def test_every_bucket_blocks_public_access_and_is_encrypted(template: Template) -> None:
-    buckets = _resources(template, "AWS::S3::Bucket")
+    buckets = resources(template, "AWS::S3::Bucket")
 
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # artifacts, data, access logs
     for bucket in buckets.values():
         assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
             "BlockPublicAcls": True,
@@ -190,8 +176,8 @@ def test_every_bucket_blocks_public_access_and_is_encrypted(template: Template) 
 
 
 def test_every_bucket_policy_denies_insecure_transport(template: Template) -> None:
-    bucket_ids = set(_resources(template, "AWS::S3::Bucket"))
-    policies = _resources(template, "AWS::S3::BucketPolicy").values()
+    bucket_ids = set(resources(template, "AWS::S3::Bucket"))
+    policies = resources(template, "AWS::S3::BucketPolicy").values()
 
     tls_only = {
         policy["Properties"]["Bucket"]["Ref"]
@@ -220,129 +206,6 @@ def test_artifacts_bucket_is_versioned_expires_old_versions_and_logs_access(temp
             },
         },
     )
-
-
-# --- Functions and the jobs workflow -----------------------------------------------------------------------
-
-
-def test_control_plane_function_handler_runtime_and_environment(template: Template) -> None:
-    _, function = _function(template, constants.CONTROL_PLANE_HANDLER)
-    properties = function["Properties"]
-
-    assert properties["Runtime"] == "python3.12"
-    assert properties["Architectures"] == ["x86_64"]
-    assert properties["MemorySize"] == 1024
-    assert set(properties["Environment"]["Variables"]) == {
-        tailor_config.ENV_RESOURCES_TABLE,
-        tailor_config.ENV_EVENTS_TABLE,
-        tailor_config.ENV_ARTIFACTS_BUCKET,
-        tailor_config.ENV_STATE_MACHINE_ARN,
-        tailor_config.ENV_ACCOUNT_ID,
-        constants.ENV_POWERTOOLS_SERVICE_NAME,
-    }
-    assert properties["Environment"]["Variables"][constants.ENV_POWERTOOLS_SERVICE_NAME] == constants.SERVICE_NAME
-
-
-def test_workflow_function_does_not_get_the_state_machine_arn(template: Template) -> None:
-    _, function = _function(template, constants.WORKFLOW_HANDLER)
-
-    variables = function["Properties"]["Environment"]["Variables"]
-    assert tailor_config.ENV_STATE_MACHINE_ARN not in variables
-    assert tailor_config.ENV_RESOURCES_TABLE in variables
-    # Training spools model artifacts to /tmp: more than Lambda's default 512 MB
-    assert function["Properties"]["EphemeralStorage"] == {"Size": 4096}
-
-
-def test_functions_share_one_dependencies_layer(template: Template) -> None:
-    layer_id, layer = _only(template, "AWS::Lambda::LayerVersion")
-
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    for function in _resources(template, "AWS::Lambda::Function").values():
-        assert function["Properties"]["Layers"] == [{"Ref": layer_id}]
-
-
-def test_jobs_state_machine_catches_errors_into_the_failure_task(template: Template) -> None:
-    definition = _state_machine_definition(template)
-    states, start = definition["States"], definition["StartAt"]
-
-    run_job = states[start]
-    assert start == constants.RUN_JOB_TASK_ID
-    assert run_job["Type"] == "Task"
-    assert run_job["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": constants.RECORD_FAILURE_TASK_ID}
-    ]
-    record_failure = states[constants.RECORD_FAILURE_TASK_ID]
-    assert record_failure["Type"] == "Task"
-    assert record_failure["Parameters"] == {"job": constants.FAIL_JOB, "arn.$": "$.arn", "cause.$": "$.error"}
-    assert states[record_failure["Next"]]["Type"] == "Fail"
-    assert states[run_job["Next"]]["Type"] == "Succeed"
-
-
-def test_both_tasks_invoke_the_workflow_function(template: Template) -> None:
-    workflow_id, _ = _function(template, constants.WORKFLOW_HANDLER)
-    _, state_machine = _only(template, "AWS::StepFunctions::StateMachine")
-
-    parts = state_machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    assert [part for part in parts if not isinstance(part, str)] == [{"Fn::GetAtt": [workflow_id, "Arn"]}] * 2
-
-
-def test_state_machine_logs_every_event(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::StepFunctions::StateMachine",
-        {"LoggingConfiguration": Match.object_like({"Level": "ALL"}), "TracingConfiguration": {"Enabled": True}},
-    )
-
-
-def test_automatic_training_sweeps_hourly_through_the_jobs_state_machine(template: Template) -> None:
-    state_machine_id, _ = _only(template, "AWS::StepFunctions::StateMachine")
-    _, schedule = _only(template, "AWS::Scheduler::Schedule")
-    properties = schedule["Properties"]
-    assert properties["ScheduleExpression"] == constants.AUTO_TRAINING_RATE
-    target = properties["Target"]
-    assert target["Arn"] == {"Ref": state_machine_id}
-    assert json.loads(target["Input"]) == {"job": tailor_config.AUTO_TRAIN_JOB, "arn": tailor_config.AUTO_TRAIN_TARGET}
-    # The schedule's role may start that state machine and nothing else.
-    role_id = target["RoleArn"]["Fn::GetAtt"][0]
-    statements = _statements(template, role_id)
-    assert statements == [{"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": state_machine_id}}]
-
-
-# --- IAM ---------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("handler", [constants.CONTROL_PLANE_HANDLER, constants.WORKFLOW_HANDLER])
-def test_lambda_roles_have_no_service_wildcards_and_no_dynamodb_on_star(template: Template, handler: str) -> None:
-    _, function = _function(template, handler)
-    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
-    statements = _statements(template, role_id)
-
-    assert statements
-    for statement in statements:
-        actions = _as_list(statement["Action"])
-        assert not [action for action in actions if action.endswith(":*") or action == "*"], statement
-        if any(action.startswith("dynamodb:") for action in actions):
-            assert "*" not in _as_list(statement["Resource"]), statement
-    # Logging is granted on the function's own log group, not through AWSLambdaBasicExecutionRole.
-    assert "ManagedPolicyArns" not in _resources(template, "AWS::IAM::Role")[role_id]["Properties"]
-
-
-def test_control_plane_may_start_the_jobs_state_machine_only(template: Template) -> None:
-    _, function = _function(template, constants.CONTROL_PLANE_HANDLER)
-    state_machine_id, _ = _only(template, "AWS::StepFunctions::StateMachine")
-    statements = _statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0])
-
-    states = [s for s in statements if any(a.startswith("states:") for a in _as_list(s["Action"]))]
-    assert states == [{"Action": "states:StartExecution", "Effect": "Allow", "Resource": {"Ref": state_machine_id}}]
-
-
-def test_resources_table_grants_name_the_indexes(template: Template) -> None:
-    _, function = _function(template, constants.CONTROL_PLANE_HANDLER)
-    statements = _statements(template, function["Properties"]["Role"]["Fn::GetAtt"][0])
-
-    resources = json.dumps([s["Resource"] for s in statements])
-    assert f"/index/{tailor_config.BY_KIND_INDEX}" in resources
-    assert f"/index/{tailor_config.BY_PARENT_INDEX}" in resources
-    assert "/index/*" not in resources
 
 
 # --- Compliance --------------------------------------------------------------------------------------------
@@ -383,6 +246,9 @@ def test_config_parses_values_given_as_cli_strings() -> None:
         "lambdaMemoryMb": "2048",
         "lambdaArchitecture": "arm64",
         "cdkNag": "false",
+        "trainingCpu": "8192",
+        "trainingMemoryMb": "32768",
+        "dataLocations": "s3://a-bucket/in/, s3://b-bucket",
     }
 
     # When
@@ -392,6 +258,8 @@ def test_config_parses_values_given_as_cli_strings() -> None:
     assert (config.stage, config.lambda_memory_mb, config.lambda_architecture) == ("prod", 2048, "arm64")
     assert config.cdk_nag is False
     assert config.deletion_protection is False  # follows removalPolicy=destroy unless set
+    assert (config.training_cpu, config.training_memory_mb) == (8192, 32768)
+    assert config.s3_data_locations == [("a-bucket", "in/"), ("b-bucket", "")]
 
 
 @pytest.mark.parametrize(
@@ -403,6 +271,13 @@ def test_config_parses_values_given_as_cli_strings() -> None:
         {"lambdaMemoryMb": "lots"},
         {"lambdaArchitecture": "sparc"},
         {"cdkNag": "maybe"},
+        {"trainingCpu": "3000"},
+        {"trainingCpu": "1024", "trainingMemoryMb": "16384"},  # 1 vCPU takes at most 8 GiB on Fargate
+        {"jobTimeoutHours": "0"},
+        {"dataLocations": "my-bucket/prefix/"},
+        {"dataLocations": "s3://My_Bucket/"},
+        {"dataLocations": "s3://bucket/logs/*.csv"},
+        {"dataLocations": [1, 2]},
     ],
 )
 def test_config_rejects_invalid_context(context: dict[str, str]) -> None:
@@ -462,3 +337,15 @@ def test_local_bundling_defers_to_docker_without_uv_or_pip(monkeypatch: pytest.M
     monkeypatch.setattr(bundling, "pip_command", lambda *_: None)
 
     assert bundling.LocalLayerBundling(["pkg==1"], "x86_64").try_bundle(str(tmp_path)) is False
+
+
+def test_cfn_lint_finds_nothing_but_cdks_usual_w3005(synthesized_assembly: str) -> None:
+    """cfn-lint on the template `cdk synth` writes; W3005 (an explicit DependsOn that a Ref already implies) is how
+    CDK writes templates."""
+    import subprocess
+
+    template_file = str(Path(synthesized_assembly) / f"{constants.STACK_ID}.template.json")
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))  # the dev group's console script, beside python
+    result = subprocess.run([cfn_lint, "--ignore-checks", "W3005", "--", template_file],
+                            capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")

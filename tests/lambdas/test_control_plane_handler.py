@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from tailor.handlers.control_plane import lambda_handler
+from tailor.handlers.api import lambda_handler
 from tailor.local.embedded import LambdaContext
 
 
 def call(body, *, target: str | None = "AmazonPersonalize.ListDatasetGroups", path: str = "/", method="POST",
-         headers=None):
+         headers=None, handler=lambda_handler):
     hdrs = dict(headers or {})
     if target is not None:
         hdrs["X-Amz-Target"] = target
     raw = body if isinstance(body, str) else json.dumps(body)
     event = {"httpMethod": method, "path": path, "headers": hdrs, "body": raw, "isBase64Encoded": False}
-    result = lambda_handler(event, LambdaContext(aws_request_id="r"))
+    result = handler(event, LambdaContext(aws_request_id="r"))
     return result["statusCode"], result["headers"], json.loads(result["body"] or "{}")
 
 
@@ -73,6 +73,26 @@ def test_stage_prefixed_rest_paths_route(svc):
     # routed to GetRecommendations (not an unknown route), whatever that operation answers
     assert status != 404
     assert headers.get("x-amzn-ErrorType") != "UnknownOperationException"
+
+
+def test_each_deployed_function_answers_only_its_own_api(svc):
+    """API Gateway routes each API to its own Lambda (and role); a request that reaches the wrong one is refused as
+    an unknown operation, never half-served with permissions that function does not have."""
+    from tailor.handlers import control_plane, events, runtime
+
+    tracked = {"trackingId": "t", "sessionId": "s", "eventList": [{"eventType": "click", "sentAt": 1}]}
+    routes = {
+        control_plane: ({}, "AmazonPersonalize.ListDatasetGroups", "/"),
+        runtime: ({"campaignArn": "arn:aws:personalize:us-east-1:123456789012:campaign/c", "userId": "u"}, None,
+                  "/recommendations"),
+        events: (tracked, None, "/events"),
+    }
+    for function in routes:
+        for owner, (body, target, path) in routes.items():
+            _, headers, answer = call(body, target=target, path=path, handler=function.lambda_handler)
+            unknown = answer.get("__type") == "UnknownOperationException" or \
+                headers.get("x-amzn-ErrorType") == "UnknownOperationException"
+            assert unknown == (owner is not function), (function.__name__, path)
 
 
 def test_internal_errors_are_500_without_a_stack_trace(svc, monkeypatch):
