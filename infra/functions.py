@@ -129,12 +129,7 @@ class Functions(Construct):
         tmp: Size | None = None,
     ) -> lambda_.Function:
         """A Python Lambda with its own log group and a role that may only write to that log group."""
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}{constants.LOG_GROUP_ID}",
-            retention=LOG_RETENTION,
-            removal_policy=self._config.cdk_removal_policy,
-        )
+        log_group = log_group_for(self, construct_id, self._config)
         role = iam.Role(
             self,
             f"{construct_id}{constants.ROLE_ID}",
@@ -166,6 +161,23 @@ class Functions(Construct):
             )
         )
         return function
+
+
+def log_group_for(scope: Construct, owner_id: str, config: TailorConfig) -> logs.LogGroup:
+    """The log group of one function, task or state machine: a month of retention, removed with the stack's policy."""
+    return logs.LogGroup(
+        scope, f"{owner_id}{constants.LOG_GROUP_ID}", retention=LOG_RETENTION, removal_policy=config.cdk_removal_policy
+    )
+
+
+def service_role(scope: Construct, construct_id: str, service: str, description: str) -> iam.Role:
+    """A role an AWS service assumes on this account's behalf only (aws:SourceAccount: no confused deputy)."""
+    return iam.Role(
+        scope,
+        f"{construct_id}{constants.ROLE_ID}",
+        assumed_by=iam.ServicePrincipal(service, conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}),
+        description=description,
+    )
 
 
 def job_environment(storage: Storage) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -35,15 +37,8 @@ class Storage(Construct):
             constants.EVENTS_TABLE_ID, config, partition_key=tailor_config.EVENTS_PK, sort_key=tailor_config.EVENTS_SK
         )
 
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            constants.ACCESS_LOGS_BUCKET_ID,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
-            removal_policy=config.cdk_removal_policy,
+        self.access_logs_bucket = self._bucket(
+            constants.ACCESS_LOGS_BUCKET_ID, config, lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))]
         )
         Validations.of(self.access_logs_bucket).acknowledge(
             Acknowledgment(
@@ -51,14 +46,10 @@ class Storage(Construct):
                 reason="This bucket is the access-log destination; logging it into itself would loop.",
             )
         )
-        self.artifacts_bucket = s3.Bucket(
-            self,
+        self.artifacts_bucket = self._bucket(
             constants.ARTIFACTS_BUCKET_ID,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
+            config,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix=constants.ARTIFACTS_ACCESS_LOGS_PREFIX,
             lifecycle_rules=[
@@ -67,23 +58,31 @@ class Storage(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 )
             ],
-            # Not auto_delete_objects: its custom-resource Lambda would be one more role to audit. A "destroy"
-            # stack leaves a non-empty bucket behind for the user to empty and delete.
-            removal_policy=config.cdk_removal_policy,
         )
         # The users' own files: CSVs to import, batch inputs, and where batch jobs and exports write. Jobs may use
         # this bucket and the dataLocations the deployer names (cdk.json), nothing else.
-        self.data_bucket = s3.Bucket(
-            self,
+        self.data_bucket = self._bucket(
             constants.DATA_BUCKET_ID,
+            config,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix=constants.DATA_ACCESS_LOGS_PREFIX,
+            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+        )
+
+    def _bucket(self, construct_id: str, config: TailorConfig, **options: Any) -> s3.Bucket:
+        """Every bucket: SSE-S3, public access blocked, TLS-only, no ACLs.
+
+        Not auto_delete_objects: its custom-resource Lambda would be one more role to audit. A "destroy" stack leaves
+        a non-empty bucket behind for the user to empty and delete."""
+        return s3.Bucket(
+            self,
+            construct_id,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs_bucket,
-            server_access_logs_prefix=constants.DATA_ACCESS_LOGS_PREFIX,
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
             removal_policy=config.cdk_removal_policy,
+            **options,
         )
 
     def _table(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, Aws, Duration, Validations
+from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -19,7 +17,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.config import TailorConfig
-from infra.functions import LAMBDAS_DIR, LOG_RETENTION, grant_job_access, job_environment, nag_arn_of
+from infra.functions import LAMBDAS_DIR, grant_job_access, job_environment, log_group_for, nag_arn_of, service_role
 from infra.storage import Storage
 from tailor import config as tailor_config
 
@@ -86,13 +84,11 @@ class Workflows(Construct):
         """The Fargate task: the training image (lambdas/training/Dockerfile, built by `cdk deploy`), sized from
         cdk.json, with the same environment and permissions as the workflow Lambda."""
         config = self._config
-        task_role = iam.Role(
+        task_role = service_role(
             self,
-            f"{constants.TASK_DEFINITION_ID}{constants.ROLE_ID}",
-            assumed_by=iam.ServicePrincipal(
-                "ecs-tasks.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="Tailor jobs on Fargate (training, batch jobs, imports, exports)",
+            constants.TASK_DEFINITION_ID,
+            "ecs-tasks.amazonaws.com",
+            "Tailor jobs on Fargate (training, batch jobs, imports, exports)",
         )
         grant_job_access(task_role, storage, config)
         task_definition = ecs.FargateTaskDefinition(
@@ -106,12 +102,7 @@ class Workflows(Construct):
             ),
             task_role=task_role,
         )
-        log_group = logs.LogGroup(
-            self,
-            f"{constants.TASK_DEFINITION_ID}{constants.LOG_GROUP_ID}",
-            retention=LOG_RETENTION,
-            removal_policy=config.cdk_removal_policy,
-        )
+        log_group = log_group_for(self, constants.TASK_DEFINITION_ID, config)
         container = task_definition.add_container(
             constants.JOB_CONTAINER_NAME,
             container_name=constants.JOB_CONTAINER_NAME,
@@ -214,12 +205,7 @@ class Workflows(Construct):
             .otherwise(run_job)
         )
 
-        log_group = logs.LogGroup(
-            self,
-            f"{constants.JOBS_STATE_MACHINE_ID}{constants.LOG_GROUP_ID}",
-            retention=LOG_RETENTION,
-            removal_policy=self._config.cdk_removal_policy,
-        )
+        log_group = log_group_for(self, constants.JOBS_STATE_MACHINE_ID, self._config)
         state_machine = sfn.StateMachine(
             self,
             constants.JOBS_STATE_MACHINE_ID,
@@ -249,13 +235,11 @@ class Workflows(Construct):
     def _auto_training_schedule(self, state_machine: sfn.StateMachine) -> scheduler.CfnSchedule:
         """Automatic training's sweep (tailor.autotrain): one hourly execution of the jobs state machine looks at
         every solution and starts the versions that are due. Nothing is created per solution."""
-        role = iam.Role(
+        role = service_role(
             self,
-            f"{constants.AUTO_TRAINING_SCHEDULE_ID}{constants.ROLE_ID}",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="EventBridge Scheduler starts the Tailor jobs state machine for automatic training",
+            constants.AUTO_TRAINING_SCHEDULE_ID,
+            "scheduler.amazonaws.com",
+            "EventBridge Scheduler starts the Tailor jobs state machine for automatic training",
         )
         state_machine.grant_start_execution(role)
         return scheduler.CfnSchedule(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -92,20 +89,3 @@ def train(personalize: Any, tailor: TailorFixture, solution: str, **kwargs: Any)
     tailor.wait()
     version: dict[str, Any] = personalize.describe_solution_version(solutionVersionArn=arn)["solutionVersion"]
     return version
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """`tailor serve` as a user runs it: the console entry point in its own process, on a free port."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "tailor.local.cli", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "serving" in line, line
-        endpoint = line.split(" at ")[1].split()[0]
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)

@@ -344,25 +344,9 @@ def test_import_tailor_stays_cheap() -> None:
     assert out.strip() == "[]"
 
 
-@pytest.fixture(scope="module")
-def local_endpoint() -> Iterator[str]:
-    """`tailor serve` in its own process on a free port (as tests/contract/conftest.py's `served`)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-    proc = subprocess.Popen([sys.executable, "-m", "tailor.local.cli", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "serving" in line, line
-        yield line.split(" at ")[1].split()[0]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 @pytest.mark.parametrize("service", ["personalize", "personalize-runtime", "personalize-events"])
-def test_local_server_answers_execute_api_signed_requests(service: str, local_endpoint: str) -> None:
-    client = tailor.client(service, local_endpoint, session=make_session())
+def test_local_server_answers_execute_api_signed_requests(service: str, served: str) -> None:
+    client = tailor.client(service, served, session=make_session())
     try:
         call(client)
     except ClientError as err:  # nothing exists on a fresh server: Tailor's own modelled error is the answer
