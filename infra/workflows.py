@@ -43,8 +43,18 @@ class Workflows(Construct):
         super().__init__(scope, construct_id)
         self._config = config
         self.vpc = self._network(storage)
+        # Container Insights off: its metrics bill as custom metrics, and the jobs are batch tasks whose logs,
+        # exit codes and Step Functions history already say what happened.
         self.cluster = ecs.Cluster(
-            self, constants.CLUSTER_ID, vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self, constants.CLUSTER_ID, vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.DISABLED
+        )
+        Validations.of(self.cluster).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-ECS4",
+                reason="The cluster only runs short batch tasks (training, batch jobs); their logs go to CloudWatch "
+                "Logs and their outcome to the resource's status. Container Insights would add custom-metric "
+                "charges to a deployment meant to cost nothing at rest.",
+            )
         )
         self.task_definition, self.container = self._job_task(storage)
         self.security_group = ec2.SecurityGroup(

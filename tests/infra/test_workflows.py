@@ -194,6 +194,9 @@ def test_network_has_no_nat_gateway_and_tasks_take_no_inbound_traffic(template: 
     for group in resources(template, "AWS::EC2::SecurityGroup").values():
         assert "SecurityGroupIngress" not in group["Properties"]
     template.resource_count_is("AWS::EC2::FlowLog", 1)
+    # Container Insights would bill custom metrics for a cluster that only runs batch tasks now and then
+    template.has_resource_properties(
+        "AWS::ECS::Cluster", {"ClusterSettings": [{"Name": "containerInsights", "Value": "disabled"}]})
 
 
 # --- Automatic training ------------------------------------------------------------------------------------
