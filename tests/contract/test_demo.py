@@ -1,5 +1,6 @@
 """The README's main command: `tailor demo` completes: every import ACTIVE with its rows, four solution versions
-trained with their offline metrics, a campaign, recommendations with metadata changing after PutEvents, a filter."""
+trained with their offline metrics, a campaign, recommendations with metadata changing after PutEvents, a filter,
+a batch inference job."""
 
 from __future__ import annotations
 
@@ -23,3 +24,6 @@ def test_demo_runs_the_walkthrough_and_exits_zero(capsys):
     assert "top 5 changed at once after 3 PutEvents" in out
     assert "<- Recent item" in out
     assert "promotion filter kept 5 promoted trips" in out
+    # A batch inference job answers every traveller in its input file
+    assert "batch job     ACTIVE: 500 of 500 travellers answered, in s3://tailor-demo-data/batch/recommendations/" \
+        "travellers.json.out" in out

@@ -1,9 +1,10 @@
 """`tailor demo`: the Personalize walkthrough on the shipped airline sample, through stock boto3 clients against a
 local endpoint this command starts: data, solutions trained for real with their offline metrics, a campaign, its
-recommendations changing after PutEvents, and a filter."""
+recommendations changing after PutEvents, a filter, and a batch inference job."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import sys
@@ -21,6 +22,9 @@ from tailor.local.server import LocalServer
 GROUP = "airline-demo"
 BUCKET = "tailor-demo-data"
 ROLE = "arn:aws:iam::123456789012:role/TailorDemo"
+BATCH_USERS = 500
+BATCH_INPUT = "batch/travellers.json"
+BATCH_OUTPUT = "batch/recommendations/"
 TERMINAL = ("ACTIVE", "CREATE FAILED")
 RECIPES = ("aws-user-personalization", "aws-sims", "aws-personalized-ranking", "aws-popularity-count")
 METRICS = (("NDCG@10", "normalized_discounted_cumulative_gain_at_10"), ("P@10", "precision_at_10"),
@@ -152,6 +156,9 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
     clients = {name: session.client(name, endpoint_url=endpoint, config=config)
                for name in ("personalize-runtime", "personalize-events")}
     real_time = _real_time(clients, campaign, tracker["trackingId"], filter_arn)
+    batch = _batch(personalize, s3, versions["aws-user-personalization"],
+                   folder.joinpath(spec["INTERACTIONS"]["file"]).read_text(),
+                   folder.joinpath(spec["ITEMS"]["file"]).read_text())
 
     # Tailor's dataset snapshots are plain .npz files in your own bucket: read them back directly.
     rows = {}
@@ -161,7 +168,7 @@ def walkthrough(endpoint: str) -> dict[str, Any]:
         rows[dataset_type] = _rows_in_snapshot(s3, f"s3://tailor-artifacts/{keys[-1]}") if keys else 0
     return {"group": group, "datasets": datasets, "jobs": statuses, "rows": rows,
             "trackingId": tracker["trackingId"], "filter": filter_arn, "metrics": metrics, "campaign": campaign,
-            "real_time": real_time}
+            "real_time": real_time, "batch": batch}
 
 
 DEMO_USER = "8120125224640029423"  # a traveller from the sample's interactions
@@ -211,6 +218,36 @@ def _real_time(clients: dict[str, Any], campaign: str, tracking_id: str, filter_
     return {"before": before, "after": after, "changed": changed, "promoted": promoted}
 
 
+def _batch(personalize: Any, s3: Any, version: str, interactions_csv: str, items_csv: str) -> dict[str, Any]:
+    """A batch inference job: a JSON-lines file of users in, their recommendations out, both in S3."""
+    rows = csv.DictReader(io.StringIO(interactions_csv))
+    users = list(dict.fromkeys(row["USER_ID"] for row in rows))[:BATCH_USERS]
+    _say(f"\n8. A batch inference job: top 10 for {len(users)} travellers (JSON lines in S3, as Personalize reads "
+         "them)")
+    body = "".join(json.dumps({"userId": user}) + "\n" for user in users)
+    s3.put_object(Bucket=BUCKET, Key=BATCH_INPUT, Body=body.encode())
+    job = personalize.create_batch_inference_job(
+        jobName=f"{GROUP}-batch", solutionVersionArn=version, roleArn=ROLE, numResults=10,
+        jobInput={"s3DataSource": {"path": f"s3://{BUCKET}/{BATCH_INPUT}"}},
+        jobOutput={"s3DataDestination": {"path": f"s3://{BUCKET}/{BATCH_OUTPUT}"}})["batchInferenceJobArn"]
+    status = _wait("batch job", lambda: {"job": personalize.describe_batch_inference_job(
+        batchInferenceJobArn=job)["batchInferenceJob"]["status"]})
+    _require_active("batch job", status, lambda _: personalize.describe_batch_inference_job(
+        batchInferenceJobArn=job)["batchInferenceJob"].get("failureReason"))
+    output_key = f"{BATCH_OUTPUT}{BATCH_INPUT.rsplit('/', 1)[-1]}.out"
+    lines = [json.loads(line) for line in s3.get_object(Bucket=BUCKET, Key=output_key)["Body"].read().splitlines()]
+    answered = [line for line in lines if line.get("error") is None and line["output"]["recommendedItems"]]
+    if len(answered) != len(users):
+        raise DemoFailed(f"batch job answered {len(answered)} of {len(users)} users: {lines[:3]}")
+    trips = {row["ITEM_ID"]: f"{row['SRCCity']} -> {row['DSTCity']} ({row['Airline']})"
+             for row in csv.DictReader(io.StringIO(items_csv))}
+    _say(f"  s3://{BUCKET}/{output_key}: {len(lines)} lines (item ids; here with the trips they are), e.g.")
+    for line in lines[:3]:
+        shown = "; ".join(trips.get(item, item) for item in line["output"]["recommendedItems"][:2])
+        _say(f"  {json.dumps(line['input'])} -> {shown}, ...")
+    return {"users": len(users), "answered": len(answered), "output": f"s3://{BUCKET}/{output_key}"}
+
+
 def run_demo(port: int = 0) -> int:
     server = LocalServer("127.0.0.1", port).start()
     _say(f"Tailor local endpoint: {server.endpoint}  (Personalize APIs + S3, moto underneath)")
@@ -237,5 +274,7 @@ def run_demo(port: int = 0) -> int:
     moved = "changed at once" if real_time["changed"] else "did not change"
     _say(f"  real time     the traveller's top 5 {moved} after 3 PutEvents; the promotion filter kept "
          f"{len(real_time['promoted'])} promoted trips")
+    batch = result["batch"]
+    _say(f"  batch job     ACTIVE: {batch['answered']} of {batch['users']} travellers answered, in {batch['output']}")
     _say("\nThe models are .npz files in s3://tailor-artifacts/models/.")
     return 0
