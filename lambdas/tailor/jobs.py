@@ -232,4 +232,13 @@ def run_and_record(svc: Service, job: str, arn: str) -> None:
         run(svc, job, arn)
     except Exception as err:
         logger.exception("job %s for %s failed", job, arn)
-        fail(svc, arn, f"Internal error during {job}: {type(err).__name__}: {err}")
+        fail(svc, arn, internal_error_reason(job, err))
+
+
+def internal_error_reason(job: str, err: Exception) -> str:
+    """The failureReason of a job that raised (the local launcher's and the Fargate container's)."""
+    reason = f"Internal error during {job}: {type(err).__name__}: {err}"
+    if isinstance(err, MemoryError):
+        hint = "The job ran out of memory; in AWS, raise trainingMemoryMb (and trainingCpu) in cdk.json."
+        reason = f"{reason.rstrip('.')}. {hint}"
+    return reason

@@ -19,7 +19,8 @@ from tailor.local.embedded import LambdaContext
 from tailor.operations import common, import_jobs, solutions
 from tests.samples import interactions_csv
 
-STOPPED = "The job's container was stopped (SIGTERM) before it finished"
+STOPPED = ("The job's container was stopped (SIGTERM) before it finished: its execution was stopped, or the job ran "
+           "longer than the deployment allows (jobTimeoutHours in cdk.json).")
 
 
 def container_env(job, arn):

@@ -32,7 +32,8 @@ logger = Logger(service="tailor")  # JSON lines on stdout; the domain's "tailor.
 
 USAGE = (f"usage: python -m tailor.handlers.container [<job> <arn>]; without arguments the job and ARN are read "
          f"from {config.ENV_JOB} and {config.ENV_JOB_ARN}")
-STOPPED_REASON = "The job's container was stopped (SIGTERM) before it finished"
+STOPPED_REASON = ("The job's container was stopped (SIGTERM) before it finished: its execution was stopped, or the "
+                  "job ran longer than the deployment allows (jobTimeoutHours in cdk.json).")
 
 
 class Stopped(BaseException):
@@ -97,7 +98,7 @@ def _run(job: str, arn: str) -> int:
     except Exception as err:
         _on_sigterm(signal.SIG_IGN)  # a stop now would lose the reason below
         logger.exception("job failed")
-        reason = f"Internal error during {job}: {type(err).__name__}: {err}"
+        reason = jobs.internal_error_reason(job, err)
     if svc is None:  # the environment is incomplete: the workflow's Catch records ECS's cause instead
         logger.error("nothing recorded on the resource: the service could not be built from the environment")
         return 1
