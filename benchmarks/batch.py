@@ -89,7 +89,7 @@ def batch_lists(svc: Service, users: list[str], filter_arn: str | None) -> list[
 def per_user_lists(svc: Service, users: list[str], filter_arn: str | None) -> list[list[str]]:
     """One GetRecommendations per user through the API's Lambda handler (API Gateway proxy event in, JSON out)."""
     from tailor.handlers import common as handler_common
-    from tailor.handlers.api import lambda_handler
+    from tailor.handlers.all_apis import lambda_handler
     from tailor.local.embedded import LambdaContext
     from tailor.protocol.apigw import event_from_request
 

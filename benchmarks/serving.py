@@ -269,7 +269,7 @@ def run(requests: int, with_peer: bool) -> dict[str, Any]:
             events.put_events(GROUP, live[user][start:start + 10])
     svc = build_service(artifact, events)
     from tailor.handlers import common as handler_common
-    from tailor.handlers.api import lambda_handler
+    from tailor.handlers.all_apis import lambda_handler
 
     handler_common.use_service(svc)
     rss_before = rss_mib()

@@ -30,15 +30,10 @@ def activate(svc: Service, arn: str) -> None:
     common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
 
 
-
-
 def delete(svc: Service, arn: str) -> None:
-    resource = svc.store.get(arn)
-    if resource is None:
-        return
-    if resource.status == common.DELETE_PENDING:
-        resource = common.advance(svc, arn, common.DELETE_PENDING, common.DELETE_IN_PROGRESS)
-    _remove(svc, resource)
+    resource = common.start_deleting(svc, arn)
+    if resource is not None:
+        _remove(svc, resource)
 
 
 def _remove(svc: Service, resource: Resource) -> None:

@@ -123,11 +123,9 @@ def start_recommender(svc: Service, arn: str) -> None:
 
 def delete_recommender(svc: Service, arn: str) -> None:
     """DELETE PENDING → DELETE IN_PROGRESS → gone, with its model artifacts."""
-    recommender = svc.store.get(arn)
+    recommender = common.start_deleting(svc, arn)
     if recommender is None:
         return
-    if recommender.status == common.DELETE_PENDING:
-        recommender = common.advance(svc, arn, common.DELETE_PENDING, common.DELETE_IN_PROGRESS)
     for key in ("artifact", "previous_artifact"):
         _delete_model(svc, recommender.internal.get(key))
     svc.store.delete(arn)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tailor.handlers.api import lambda_handler
+from tailor.handlers.all_apis import lambda_handler
 from tailor.local.embedded import LambdaContext
 
 

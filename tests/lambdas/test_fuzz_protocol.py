@@ -11,7 +11,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tailor.handlers.api import lambda_handler
+from tailor.handlers.all_apis import lambda_handler
 from tailor.local.embedded import LambdaContext
 from tailor.protocol import model
 from tests.samples import INTERACTIONS_SCHEMA, ITEMS_SCHEMA

@@ -1,8 +1,9 @@
-"""Lambda entries for the API: one router per function, each serving the Personalize APIs its role allows.
+"""Lambda handlers for the API: one router per function, each serving the Personalize APIs its role allows.
 
 API Gateway sends the control plane (POST /, awsJson) to tailor.handlers.control_plane, the personalize-runtime paths
-to tailor.handlers.runtime and the personalize-events paths to tailor.handlers.events; `lambda_handler` here serves
-all three at once, as local mode (`tailor serve`, the pytest fixture) does.
+to tailor.handlers.runtime and the personalize-events paths to tailor.handlers.events; tailor.handlers.all_apis
+serves all three at once, as local mode (`tailor serve`, the pytest fixture) does. Each builds only its own router,
+so a function's cold start loads only its own APIs' models.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from aws_lambda_powertools import Logger
 from tailor import cloudwatch
 from tailor.handlers.common import service
 from tailor.operations import operation_table
-from tailor.protocol import model
 from tailor.protocol.apigw import request_from_event, response_to_proxy
 from tailor.protocol.http import Router
 
@@ -35,7 +35,7 @@ def _operation(event: dict[str, Any]) -> str:
 
 def handler_for(*services: str) -> LambdaHandler:
     """A Lambda handler that answers the operations of `services` and UnknownOperation for every other route."""
-    router = Router(operation_table(), service, services=services)
+    router = Router(operation_table(services), service, services=services)
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -51,6 +51,3 @@ def handler_for(*services: str) -> LambdaHandler:
         return response
 
     return lambda_handler
-
-
-lambda_handler = handler_for(*model.SERVICES)

@@ -104,7 +104,7 @@ class EmbeddedTailor:
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
         """One request through the API's Lambda handler, exactly as API Gateway would deliver it."""
-        from tailor.handlers.api import lambda_handler
+        from tailor.handlers.all_apis import lambda_handler
 
         handler_common.use_service(self.service)
         event = event_from_request(method, path, headers, body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
@@ -41,9 +41,13 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def operation_table() -> dict[tuple[str, str], Callable[[Any, dict[str, Any]], dict[str, Any] | None]]:
+def operation_table(
+    services: Iterable[str] = model.SERVICES,
+) -> dict[tuple[str, str], Callable[[Any, dict[str, Any]], dict[str, Any] | None]]:
+    """The implemented operations of `services` (only their models are loaded)."""
     table = {}
-    for service, modules in MODULES.items():
+    for service in services:
+        modules = MODULES[service]
         for op_name in model.service_model(service).operation_names:
             func_name = snake_case(op_name)
             for module in modules:

@@ -200,6 +200,15 @@ def advance(svc: Service, arn: str, from_status: str, to_status: str, **changes:
     )
 
 
+def start_deleting(svc: Service, arn: str) -> Resource | None:
+    """A delete job's first step: the resource moved DELETE PENDING → DELETE IN_PROGRESS (a retried job finds it in
+    progress already), or None when it is already gone."""
+    resource = svc.store.get(arn)
+    if resource is not None and resource.status == DELETE_PENDING:
+        resource = advance(svc, arn, DELETE_PENDING, DELETE_IN_PROGRESS)
+    return resource
+
+
 def refuse_second(svc: Service, kind: str, group: Resource, hint: str = "") -> None:
     """ResourceAlreadyExistsException when the dataset group already has its one `kind` (event tracker, metric
     attribution); one being deleted does not count."""

@@ -15,6 +15,9 @@ from botocore.validate import ParamValidator
 from tailor.errors import InvalidInputException
 
 SERVICES = ("personalize", "personalize-runtime", "personalize-events")
+# The restJson1 ones (the control plane is awsJson): routing a REST path never loads the control plane's model, which
+# the runtime and events Lambdas would otherwise parse at every cold start for nothing.
+REST_SERVICES = ("personalize-runtime", "personalize-events")
 
 
 @cache
@@ -34,10 +37,8 @@ def operation_model(service: str, operation: str) -> OperationModel | None:
 def rest_routes() -> dict[tuple[str, str], tuple[str, str]]:
     """(method, path) -> (service, operation) for the restJson1 services."""
     routes: dict[tuple[str, str], tuple[str, str]] = {}
-    for service in SERVICES:
+    for service in REST_SERVICES:
         model = service_model(service)
-        if model.protocol != "rest-json":
-            continue
         for name in model.operation_names:
             http = model.operation_model(name).http
             routes[(http["method"], http["requestUri"])] = (service, name)
