@@ -22,6 +22,10 @@ _REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DE
 _ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 # Valid both as an API Gateway stage name and inside the stack name "tailor-<stage>".
 _STAGE_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+# A KMS key by its ARN (key id or multi-Region "mrk-" id); IAM matches keys by ARN only, so no aliases or bare ids.
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z]{2,}(?:-[a-z]+)+-\d+:\d{12}:key/(?:mrk-)?[A-Za-z0-9-]+")
+# The keys of one dataLocations entry written as an object.
+_LOCATION_KEY, _KMS_KEY = "location", "kmsKeyArn"
 # Fargate's CPU units → the memory (MiB) each allows: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
 # fargate-tasks-services.html#fargate-tasks-size
 _FARGATE_MEMORY = {
@@ -45,13 +49,15 @@ class TailorConfig:
     lambda_memory_mb: int = 1024
     runtime_memory_mb: int = 2048
     workflow_memory_mb: int = 2048
-    # The Fargate task that runs training, batch jobs, imports and exports (tailor.config.CONTAINER_JOBS).
+    # The Fargate task that runs the large jobs (tailor.config.CONTAINER_JOBS: training, batch jobs, imports, ...).
     training_cpu: int = 4096
     training_memory_mb: int = 16384
     # The longest a job may run before its execution is stopped and the resource marked CREATE FAILED.
     job_timeout_hours: int = 24
     # S3 locations (s3://bucket/prefix/) beyond the stack's own data bucket that jobs may read and write.
     data_locations: tuple[str, ...] = ()
+    # The customer-managed KMS keys (ARNs) those locations' buckets encrypt with (SSE-KMS): jobs may use them.
+    data_location_keys: tuple[str, ...] = ()
     lambda_architecture: str = "x86_64"
     api_rate_limit: int = 100
     api_burst_limit: int = 200
@@ -84,6 +90,11 @@ class TailorConfig:
             if not DATA_LOCATION.fullmatch(location):
                 raise ValueError(
                     f"dataLocations {location!r}: expected s3://bucket or s3://bucket/prefix/ (no wildcards)")
+        for key in self.data_location_keys:
+            if not _KMS_KEY_ARN.fullmatch(key):
+                raise ValueError(
+                    f"dataLocations {_KMS_KEY} {key!r}: expected a KMS key ARN, "
+                    "arn:aws:kms:<region>:<account>:key/<key id> (not an alias)")
         if self.api_rate_limit < 1 or self.api_burst_limit < 1:
             raise ValueError("apiThrottleRateLimit and apiThrottleBurstLimit must be positive")
 
@@ -91,6 +102,7 @@ class TailorConfig:
     def from_context(cls, node: Node) -> TailorConfig:
         """Reads the context keys; values given with `cdk -c key=value` arrive as strings and are parsed."""
         removal_policy = _text(node, "removalPolicy", cls.removal_policy).lower()
+        locations, keys = _data_locations(node, "dataLocations")
         return cls(
             stage=_text(node, "stage", cls.stage),
             removal_policy=removal_policy,
@@ -102,7 +114,8 @@ class TailorConfig:
             training_cpu=_number(node, "trainingCpu", cls.training_cpu),
             training_memory_mb=_number(node, "trainingMemoryMb", cls.training_memory_mb),
             job_timeout_hours=_number(node, "jobTimeoutHours", cls.job_timeout_hours),
-            data_locations=_texts(node, "dataLocations"),
+            data_locations=locations,
+            data_location_keys=keys,
             lambda_architecture=_text(node, "lambdaArchitecture", cls.lambda_architecture).lower(),
             api_rate_limit=_number(node, "apiThrottleRateLimit", cls.api_rate_limit),
             api_burst_limit=_number(node, "apiThrottleBurstLimit", cls.api_burst_limit),
@@ -157,15 +170,40 @@ def _number(node: Node, key: str, default: int) -> int:
         raise ValueError(f"{key} {value!r}: expected an integer") from None
 
 
-def _texts(node: Node, key: str) -> tuple[str, ...]:
-    """A list in cdk.json, or a comma-separated string from `cdk -c key=a,b`."""
+def _data_locations(node: Node, key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(locations, KMS key ARNs) from a list in cdk.json whose entries are "s3://..." strings or
+    {"location": "s3://...", "kmsKeyArn": "arn:aws:kms:..."} objects; `cdk -c key=a,b` gives a comma-separated string
+    of locations, `cdk -c 'key=[...]'` the same list as JSON."""
     value = node.try_get_context(key)
     if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
-        raise ValueError(f"{key} {value!r}: expected a list of strings")
-    return tuple(item.strip() for item in items if item.strip())
+        return (), ()
+    if isinstance(value, str):
+        try:
+            items = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{key} {value!r}: not a JSON list ({error})") from None
+    else:
+        items = value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"{key} {value!r}: expected a list")
+    locations: list[str] = []
+    keys: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            if item.strip():  # blanks between commas
+                locations.append(item.strip())
+            continue
+        if not isinstance(item, dict) or set(item) not in ({_LOCATION_KEY}, {_LOCATION_KEY, _KMS_KEY}) or not all(
+            isinstance(text, str) for text in item.values()
+        ):
+            raise ValueError(
+                f"{key} entry {item!r}: expected \"s3://bucket/prefix/\" or "
+                f'{{"{_LOCATION_KEY}": "s3://bucket/prefix/", "{_KMS_KEY}": "arn:aws:kms:..."}}')
+        locations.append(item[_LOCATION_KEY].strip())
+        kms_key = item.get(_KMS_KEY, "").strip()
+        if kms_key and kms_key not in keys:  # one key may encrypt several locations
+            keys.append(kms_key)
+    return tuple(locations), tuple(keys)
 
 
 def _flag(node: Node, key: str, default: bool) -> bool:

@@ -32,6 +32,10 @@ WORKFLOW_FUNCTION_ID = "Workflow"
 # The jobs workflow: small jobs in the workflow Lambda, large ones (tailor.config.CONTAINER_JOBS) on Fargate.
 WORKFLOWS_ID = "Workflows"
 JOBS_STATE_MACHINE_ID = "Jobs"
+# The state machine's name is fixed ("tailor-<stage>-jobs") so that its ARN can be written without referencing it: the
+# workflow Lambda and the job task start jobs too, and the state machine references the workflow Lambda (a Ref back
+# would be a CloudFormation cycle). Step Functions allows 80 characters; a stage has at most 64.
+JOBS_STATE_MACHINE_NAME_SUFFIX = "jobs"
 CHOOSE_RUNNER_STATE_ID = "WhereToRun"
 RUN_JOB_TASK_ID = "RunJob"
 RUN_CONTAINER_JOB_TASK_ID = "RunContainerJob"
@@ -42,6 +46,28 @@ TASK_DEFINITION_ID = "JobTask"
 JOB_CONTAINER_NAME = "job"
 TRAINING_DOCKERFILE = "training/Dockerfile"
 RECORD_FAILURE_TASK_ID = "RecordFailure"
+# What Step Functions raises when ecs:runTask(.sync) could not start the task for a reason that goes away by itself;
+# RunContainerJob retries only these. A container that ran and exited non-zero fails the state with
+# States.TaskFailed, which is never retried: that job recorded its own failure, and a second run would train twice.
+# Step Functions names a service's errors "<Service>.<ErrorName>"
+# (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html), and for ecs:runTask.sync
+# "a non-empty Failures field" fails the task with AmazonECS.Unknown
+# (https://docs.aws.amazon.com/step-functions/latest/dg/connect-ecs.html).
+ECS_TRANSIENT_ERRORS = (
+    # Any ECS API error Step Functions has no narrower name for: Fargate's "Capacity is unavailable at this time"
+    # (https://repost.aws/knowledge-center/ecs-fargate-runtask-capacity) and RunTask's "Rate exceeded" throttling
+    # (seen so in https://github.com/AllenInstitute/neuron_morphology/issues/151) arrive as this.
+    "ECS.AmazonECSException",
+    # RunTask's own server-side error, "usually caused by a server issue" (ECS API reference, RunTask, Errors:
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html#API_RunTask_Errors).
+    "ECS.ServerException",
+    # The common throttling error of every AWS API, should Step Functions pass it on under its own name
+    # (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/CommonErrors.html).
+    "ECS.ThrottlingException",
+    # RunTask answered but started no task (a non-empty Failures list, such as no room to place it); no container
+    # ran, so starting it again cannot run a job twice.
+    "AmazonECS.Unknown",
+)
 JOB_FAILED_STATE_ID = "JobFailed"
 JOB_SUCCEEDED_STATE_ID = "JobSucceeded"
 LOG_GROUP_ID = "Logs"

@@ -46,6 +46,12 @@ OBJECT_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpl
 # In the users' data locations jobs write results but never delete.
 DATA_WRITE_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 BUCKET_LIST_ACTIONS = ("s3:ListBucket",)
+JOB_START_ACTIONS = ("states:StartExecution",)
+# S3 calls KMS on the caller's behalf for objects in an SSE-KMS bucket: GetObject needs kms:Decrypt, PutObject and
+# CreateMultipartUpload kms:GenerateDataKey, UploadPart kms:Decrypt too; no kms:Encrypt (S3 encrypts with the data key).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions and
+# https://repost.aws/knowledge-center/s3-large-file-encryption-kms-key
+KMS_DATA_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 class Functions(Construct):
@@ -54,10 +60,21 @@ class Functions(Construct):
     - control plane: the resources table (read/write) and starting the jobs state machine; no events, no S3;
     - runtime: reads the resources and events tables and the artifacts bucket (models); writes nothing;
     - events: reads the resources table, writes the events table; no models, no S3;
-    - workflow: what every job needs (grant_job_access), shared with the Fargate task that runs the large jobs.
+    - workflow: what every job needs (grant_job_access), shared with the Fargate task that runs the large jobs, and
+      starting jobs (automatic training starts `train`, a new version starts `update-campaign`).
+
+    jobs_state_machine_arn: the jobs state machine's ARN, built from its fixed name (workflows.jobs_state_machine_arn).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: TailorConfig, storage: Storage) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: TailorConfig,
+        storage: Storage,
+        jobs_state_machine_arn: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
         self.layer = lambda_.LayerVersion(
@@ -66,7 +83,7 @@ class Functions(Construct):
             code=dependencies_layer_code(config.lambda_architecture),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[config.architecture],
-            description="aws-lambda-powertools, numpy and scipy for the Tailor Lambdas (versions from uv.lock)",
+            description="aws-lambda-powertools, boto3, numpy and scipy for the Tailor Lambdas (versions from uv.lock)",
         )
         self._code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=CODE_EXCLUDES, ignore_mode=IgnoreMode.GIT)
         self.environment = job_environment(storage)
@@ -78,9 +95,13 @@ class Functions(Construct):
             memory_mb=config.lambda_memory_mb,
             timeout=API_TIMEOUT,
             # Create* requests naming S3 locations the jobs may not use are refused at once.
-            environment={**self.environment, tailor_config.ENV_DATA_LOCATIONS: data_locations_env(storage, config)},
+            environment={
+                **starter_environment(storage, jobs_state_machine_arn),
+                tailor_config.ENV_DATA_LOCATIONS: data_locations_env(storage, config),
+            },
         )
         _grant_table(self.control_plane_function, storage.resources_table, storage.resources_indexes, write=True)
+        allow_starting_jobs(_role(self.control_plane_function), jobs_state_machine_arn)
 
         self.runtime_function = self._function(
             constants.RUNTIME_FUNCTION_ID,
@@ -112,10 +133,11 @@ class Functions(Construct):
             description="Tailor asynchronous jobs that fit a Lambda (activation, deletion, updates, small jobs)",
             memory_mb=config.workflow_memory_mb,
             timeout=WORKFLOW_TIMEOUT,
-            environment=self.environment,
+            environment=starter_environment(storage, jobs_state_machine_arn),
             tmp=WORKFLOW_TMP,
         )
         grant_job_access(_role(self.workflow_function), storage, config)
+        allow_starting_jobs(_role(self.workflow_function), jobs_state_machine_arn)
 
     def _function(
         self,
@@ -192,6 +214,17 @@ def job_environment(storage: Storage) -> dict[str, str]:
     }
 
 
+def starter_environment(storage: Storage, jobs_state_machine_arn: str) -> dict[str, str]:
+    """job_environment plus the jobs state machine's ARN, for what starts jobs: the control plane, the workflow Lambda
+    and the job container (tailor.adapters.env starts executions only where the ARN is set)."""
+    return {**job_environment(storage), tailor_config.ENV_STATE_MACHINE_ARN: jobs_state_machine_arn}
+
+
+def allow_starting_jobs(role: iam.IRole, jobs_state_machine_arn: str) -> None:
+    """states:StartExecution on the jobs state machine only, for each role whose code starts jobs."""
+    iam.Grant.add_to_principal(grantee=role, actions=list(JOB_START_ACTIONS), resource_arns=[jobs_state_machine_arn])
+
+
 def data_locations(storage: Storage, config: TailorConfig) -> list[tuple[str, str]]:
     """(bucket ARN, key prefix) of every S3 location jobs may use: the data bucket, then cdk.json's dataLocations."""
     named = [(f"arn:{Aws.PARTITION}:s3:::{bucket}", prefix) for bucket, prefix in config.s3_data_locations]
@@ -206,7 +239,8 @@ def data_locations_env(storage: Storage, config: TailorConfig) -> str:
 def grant_job_access(role: iam.IRole, storage: Storage, config: TailorConfig) -> None:
     """Everything a job does, for the workflow Lambda and the Fargate task alike: the tables (a deletion job removes
     events), the artifacts bucket (snapshots, models, reports), and read/write on the S3 data locations only (imports
-    and batch jobs read the files users name, batch jobs and exports write where they say; never delete)."""
+    and batch jobs read the files users name, batch jobs and exports write where they say; never delete), with the
+    KMS keys cdk.json names for those locations' buckets."""
     _grant_table(role, storage.resources_table, storage.resources_indexes, write=True)
     _grant_table(role, storage.events_table, (), write=True)
     _grant_bucket(role, storage.artifacts_bucket, write=True)
@@ -216,6 +250,10 @@ def grant_job_access(role: iam.IRole, storage: Storage, config: TailorConfig) ->
         actions=[*OBJECT_READ_ACTIONS, *DATA_WRITE_ACTIONS],
         resource_arns=[f"{bucket_arn}/{prefix}*" for bucket_arn, prefix in locations],
     )
+    if config.data_location_keys:
+        iam.Grant.add_to_principal(
+            grantee=role, actions=list(KMS_DATA_KEY_ACTIONS), resource_arns=list(config.data_location_keys)
+        )
     for bucket_arn, prefix in locations:
         role.add_to_principal_policy(
             iam.PolicyStatement(

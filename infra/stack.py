@@ -14,8 +14,7 @@ from infra.api import Api
 from infra.config import TailorConfig
 from infra.functions import Functions, nag_logical_id
 from infra.storage import Storage
-from infra.workflows import Workflows
-from tailor import config as tailor_config
+from infra.workflows import Workflows, jobs_state_machine_arn
 
 
 class TailorStack(Stack):
@@ -27,22 +26,25 @@ class TailorStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         self.storage = Storage(self, constants.STORAGE_ID, config=config)
-        self.functions = Functions(self, constants.FUNCTIONS_ID, config=config, storage=self.storage)
+        # The control plane, the workflow Lambda and the job task all start jobs; the state machine references the
+        # workflow Lambda, so they know its ARN from its fixed name rather than by reference (which would be a cycle).
+        jobs_arn = jobs_state_machine_arn(self, config)
+        self.functions = Functions(
+            self, constants.FUNCTIONS_ID, config=config, storage=self.storage, jobs_state_machine_arn=jobs_arn
+        )
         self.workflows = Workflows(
             self,
             constants.WORKFLOWS_ID,
             config=config,
             storage=self.storage,
             workflow_function=self.functions.workflow_function,
+            jobs_state_machine_arn=jobs_arn,
         )
-        control_plane, jobs = self.functions.control_plane_function, self.workflows.state_machine
-        control_plane.add_environment(tailor_config.ENV_STATE_MACHINE_ARN, jobs.state_machine_arn)
-        jobs.grant_start_execution(control_plane)
         self.api = Api(
             self,
             constants.API_ID,
             config=config,
-            control_plane=control_plane,
+            control_plane=self.functions.control_plane_function,
             runtime=self.functions.runtime_function,
             events=self.functions.events_function,
         )

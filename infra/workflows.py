@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
@@ -17,7 +17,15 @@ from constructs import Construct
 
 from infra import constants
 from infra.config import TailorConfig
-from infra.functions import LAMBDAS_DIR, grant_job_access, job_environment, log_group_for, nag_arn_of, service_role
+from infra.functions import (
+    LAMBDAS_DIR,
+    allow_starting_jobs,
+    grant_job_access,
+    log_group_for,
+    nag_arn_of,
+    service_role,
+    starter_environment,
+)
 from infra.storage import Storage
 from tailor import config as tailor_config
 
@@ -26,10 +34,32 @@ IMAGE_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/tests", "tailor/local/sample
 SCRATCH_VOLUME = "scratch"
 _CPU_ARCHITECTURES = {"x86_64": ecs.CpuArchitecture.X86_64, "arm64": ecs.CpuArchitecture.ARM64}
 _IMAGE_PLATFORMS = {"x86_64": ecr_assets.Platform.LINUX_AMD64, "arm64": ecr_assets.Platform.LINUX_ARM64}
+# Starting the task again after constants.ECS_TRANSIENT_ERRORS: up to 5 more tries, waits drawn at random (full jitter,
+# so executions refused together do not come back together) below 10 s, 20 s, 40 s, 80 s, 160 s: about 5 minutes.
+START_RETRY_INTERVAL = Duration.seconds(10)
+START_RETRY_BACKOFF = 2
+START_RETRY_ATTEMPTS = 5
+
+
+def jobs_state_machine_name(config: TailorConfig) -> str:
+    """tailor-<stage>-jobs: fixed, so that its ARN is known before the state machine exists (no Ref, no cycle)."""
+    return f"{constants.SERVICE_NAME}-{config.stage}-{constants.JOBS_STATE_MACHINE_NAME_SUFFIX}"
+
+
+def jobs_state_machine_arn(scope: Construct, config: TailorConfig) -> str:
+    """arn:<partition>:states:<region>:<account>:stateMachine:tailor-<stage>-jobs, in the stack's account and region."""
+    return Stack.of(scope).format_arn(
+        service="states",
+        resource="stateMachine",
+        resource_name=jobs_state_machine_name(config),
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 class Workflows(Construct):
-    """Every asynchronous job runs as one execution of the jobs state machine with input {"job", "arn"}."""
+    """Every asynchronous job runs as one execution of the jobs state machine with input {"job", "arn"}; the state
+    machine is named jobs_state_machine_name(config), and jobs_state_machine_arn is its ARN (the job task starts
+    jobs too: a finished training updates the campaigns that follow $LATEST)."""
 
     def __init__(
         self,
@@ -39,9 +69,11 @@ class Workflows(Construct):
         config: TailorConfig,
         storage: Storage,
         workflow_function: lambda_.IFunction,
+        jobs_state_machine_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        self._jobs_state_machine_arn = jobs_state_machine_arn
         self.vpc = self._network(storage)
         # Container Insights off: its metrics bill as custom metrics, and the jobs are batch tasks whose logs,
         # exit codes and Step Functions history already say what happened.
@@ -98,9 +130,10 @@ class Workflows(Construct):
             self,
             constants.TASK_DEFINITION_ID,
             "ecs-tasks.amazonaws.com",
-            "Tailor jobs on Fargate (training, batch jobs, imports, exports)",
+            "Tailor jobs on Fargate (training, batch jobs, imports, exports, data deletion)",
         )
         grant_job_access(task_role, storage, config)
+        allow_starting_jobs(task_role, self._jobs_state_machine_arn)
         task_definition = ecs.FargateTaskDefinition(
             self,
             constants.TASK_DEFINITION_ID,
@@ -122,9 +155,10 @@ class Workflows(Construct):
                 platform=_IMAGE_PLATFORMS[config.lambda_architecture],
                 exclude=IMAGE_EXCLUDES,
             ),
-            environment=job_environment(storage),
+            environment=starter_environment(storage, self._jobs_state_machine_arn),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=constants.JOB_CONTAINER_NAME, log_group=log_group),
-            # Jobs write only to /tmp (spooled artifacts), a task-local volume; the image itself stays read-only.
+            # Jobs write only to /tmp (spooled artifacts), a task-local volume; the image itself stays read-only. The
+            # image declares VOLUME /tmp, writable by its user: without that Fargate mounts the volume root-owned 0755.
             readonly_root_filesystem=True,
             # SIGTERM (execution stopped or timed out) → the job records why it stopped; Fargate's longest grace.
             stop_timeout=Duration.seconds(120),
@@ -203,6 +237,14 @@ class Workflows(Construct):
         failed = sfn.Fail(self, constants.JOB_FAILED_STATE_ID, error_path="$.error.Error", cause_path="$.error.Cause")
         record_failure.next(failed)
         succeeded = sfn.Succeed(self, constants.JOB_SUCCEEDED_STATE_ID)
+        # Only errors that mean the task never started; a container that ran and failed is not run again.
+        run_container_job.add_retry(
+            errors=list(constants.ECS_TRANSIENT_ERRORS),
+            interval=START_RETRY_INTERVAL,
+            backoff_rate=START_RETRY_BACKOFF,
+            max_attempts=START_RETRY_ATTEMPTS,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
         for task in (run_job, run_container_job):
             task.add_catch(record_failure, errors=[sfn.Errors.ALL], result_path="$.error")
             task.next(succeeded)
@@ -219,6 +261,7 @@ class Workflows(Construct):
         state_machine = sfn.StateMachine(
             self,
             constants.JOBS_STATE_MACHINE_ID,
+            state_machine_name=jobs_state_machine_name(self._config),
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             state_machine_type=sfn.StateMachineType.STANDARD,
             # Longer than the task's own timeout, so that a job stopped for taking too long still goes through the

@@ -23,7 +23,10 @@ ENV_JOB = "TAILOR_JOB"
 ENV_JOB_ARN = "TAILOR_JOB_ARN"
 # Jobs whose size has no bound a Lambda (15 minutes, 10 GB) can promise: in AWS the jobs state machine runs them on
 # Fargate from the training image; everything else runs in the workflow Lambda. Local mode runs both in-process.
-CONTAINER_JOBS = frozenset({"train", "train-recommender", "batch-inference", "batch-segment", "export", "import"})
+# Data deletion rewrites whole dataset snapshots, so it is one of them.
+CONTAINER_JOBS = frozenset(
+    {"train", "train-recommender", "batch-inference", "batch-segment", "export", "import", "delete-data"}
+)
 
 # Automatic training: the job the schedule (EventBridge Scheduler in AWS, a timer locally) starts, and the "arn" it
 # is given: every solution is looked at (tailor.autotrain.sweep).

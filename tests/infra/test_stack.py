@@ -260,6 +260,27 @@ def test_config_parses_values_given_as_cli_strings() -> None:
     assert config.deletion_protection is False  # follows removalPolicy=destroy unless set
     assert (config.training_cpu, config.training_memory_mb) == (8192, 32768)
     assert config.s3_data_locations == [("a-bucket", "in/"), ("b-bucket", "")]
+    assert config.data_location_keys == ()
+
+
+KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # cdk.json: plain locations and {"location", "kmsKeyArn"} objects side by side
+        ["s3://a-bucket/in/", {"location": "s3://b-bucket/out/", "kmsKeyArn": KEY_ARN}],
+        # `cdk -c 'dataLocations=[...]'`: the same list as a JSON string
+        json.dumps(["s3://a-bucket/in/", {"location": "s3://b-bucket/out/", "kmsKeyArn": KEY_ARN}]),
+    ],
+)
+def test_config_reads_a_data_locations_kms_key(value: Any) -> None:
+    config = TailorConfig.from_context(App(context={"dataLocations": value}).node)
+
+    assert config.data_locations == ("s3://a-bucket/in/", "s3://b-bucket/out/")
+    assert config.s3_data_locations == [("a-bucket", "in/"), ("b-bucket", "out/")]
+    assert config.data_location_keys == (KEY_ARN,)
 
 
 @pytest.mark.parametrize(
@@ -278,9 +299,15 @@ def test_config_parses_values_given_as_cli_strings() -> None:
         {"dataLocations": "s3://My_Bucket/"},
         {"dataLocations": "s3://bucket/logs/*.csv"},
         {"dataLocations": [1, 2]},
+        {"dataLocations": [{"location": "s3://b-bucket/", "kmsKeyArn": "alias/data"}]},  # IAM matches key ARNs only
+        {"dataLocations": [{"location": "s3://b-bucket/", "kmsKeyArn": "1234abcd-12ab-34cd-56ef-1234567890ab"}]},
+        {"dataLocations": [{"location": "s3://b-bucket/", "kmsKeyArn": KEY_ARN.replace(":kms:", ":s3:")}]},
+        {"dataLocations": [{"location": "s3://b-bucket/", "kmsKey": KEY_ARN}]},  # a misspelt field is not ignored
+        {"dataLocations": [{"kmsKeyArn": KEY_ARN}]},
+        {"dataLocations": "[not json"},
     ],
 )
-def test_config_rejects_invalid_context(context: dict[str, str]) -> None:
+def test_config_rejects_invalid_context(context: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         TailorConfig.from_context(App(context=context).node)
 
@@ -288,13 +315,14 @@ def test_config_rejects_invalid_context(context: dict[str, str]) -> None:
 # --- Layer bundling ----------------------------------------------------------------------------------------
 
 
-def test_layer_requirements_are_pinned_from_uv_lock_without_the_runtime_sdk() -> None:
+def test_layer_requirements_are_pinned_from_uv_lock_with_the_sdk() -> None:
     requirements = bundling.locked_requirements()
     names = {requirement.split("==")[0] for requirement in requirements}
 
     assert "numpy==2.4.6" in requirements
-    assert {"aws-lambda-powertools", "numpy"} <= names
-    assert not names & {"boto3", "botocore", "s3transfer"}
+    assert {"aws-lambda-powertools", "numpy", "scipy"} <= names
+    # The Lambda runtime's own boto3 is not the contract: the layer ships the locked one.
+    assert {"boto3", "botocore", "s3transfer"} <= names
     assert all("==" in requirement for requirement in requirements)
 
 

@@ -1,5 +1,6 @@
 """The training image (lambdas/training/Dockerfile) installs what uv.lock pins, runs the container entrypoint on the
-Lambdas' Python, and its code imports nothing the image lacks. No Docker needed: the files are read, not built."""
+Lambdas' Python, lets its user write the volumes the task definition mounts, and its code imports nothing the image
+lacks. No Docker needed: the files are read, not built."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path, PurePosixPath
 
+import pytest
+from aws_cdk.assertions import Template
+
 from infra import bundling, training_image
+from infra.training_image import declared_volumes, image_user, instructions, writable_dirs
 from tailor import config
+from tests.infra.template import only as only_resource
 
 # What the container runs: its entry module and the code of every job the state machine sends to Fargate.
 CONTAINER_MODULES = ("tailor.handlers.container", "tailor.adapters.env", "tailor.jobs", "tailor.imports",
@@ -27,24 +33,6 @@ def _normal(name: str) -> str:
 def pinned() -> list[str]:
     lines = training_image.REQUIREMENTS.read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, with comments dropped and continuation lines joined."""
-    found: list[tuple[str, str]] = []
-    pending = ""
-    for raw in training_image.DOCKERFILE.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        pending += line
-        if pending.endswith("\\"):
-            pending = pending[:-1] + " "
-            continue
-        keyword, _, rest = pending.partition(" ")
-        found.append((keyword.upper(), rest.strip()))
-        pending = ""
-    return found
 
 
 def only(keyword: str) -> str:
@@ -70,8 +58,9 @@ def test_the_image_has_the_sdk_and_trains_with_the_layers_numpy_and_scipy() -> N
     versions = dict(line.split("==") for line in pinned())
     assert {"numpy", "scipy", "boto3", "botocore", "s3transfer", "aws-lambda-powertools"} <= set(versions)
     assert all(re.fullmatch(r"\d[\w.]*", v) for v in versions.values())  # exact versions, no ranges
-    # Models are written here and read by the runtime Lambda: both use the same pins.
-    assert set(bundling.locked_requirements()) <= set(pinned())
+    # Models are written here and read by the runtime Lambda, service models too: both use the same pins.
+    assert set(bundling.locked_requirements()) == set(pinned())
+    assert set(training_image.TRAINING_PACKAGES) == set(bundling.LAYER_PACKAGES)
 
 
 def test_dockerfile_base_image_is_the_lambda_runtimes_python() -> None:
@@ -102,8 +91,47 @@ def test_dockerfile_installs_the_pins_and_runs_the_container_entrypoint_as_a_non
     assert spec is not None and spec.origin is not None
     assert "def main(" in Path(spec.origin).read_text()
 
-    assert only("USER").split(":")[0] not in {"root", "0"}
+    assert image_user()[0] != 0
     assert env_vars().get("PYTHONUNBUFFERED") == "1"  # log lines reach CloudWatch as they are written
+
+
+def _mounted_paths(template: Template) -> list[str]:
+    _, task_definition = only_resource(template, "AWS::ECS::TaskDefinition")
+    return [mount["ContainerPath"] for container in task_definition["Properties"]["ContainerDefinitions"]
+            for mount in container.get("MountPoints", [])]
+
+
+def test_every_path_the_task_mounts_is_an_image_volume_its_user_can_write(template: Template) -> None:
+    # Fargate mounts a task volume root-owned 0755 unless the image declares a VOLUME there (then it takes the
+    # image's ownership and mode): the non-root job user on a read-only root could not write it otherwise.
+    mounted = _mounted_paths(template)
+
+    assert "/tmp" in mounted  # jobs spool artifacts there
+    for path in mounted:
+        assert path in declared_volumes(), path
+        assert path in writable_dirs(), path
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "writable"),
+    [
+        ('RUN chmod 1777 /tmp\nVOLUME ["/tmp"]\nUSER 10001:10001\n', {"/tmp"}),
+        ("RUN mkdir /scratch && chown -R 10001:10001 /scratch\nVOLUME /scratch\nUSER 10001:10001\n", {"/scratch"}),
+        # Docker discards a change made after the VOLUME
+        ('VOLUME ["/tmp"]\nRUN chmod 1777 /tmp\nUSER 10001:10001\n', set()),
+        # root's 0755, or the user's own directory without the owner's write bit
+        ("RUN chown 0:0 /tmp; chmod 0755 /tmp\nVOLUME /tmp\nUSER 10001:10001\n", set()),
+        ("RUN chown 10001 /tmp && chmod 0555 /tmp\nVOLUME /tmp\nUSER 10001:10001\n", set()),
+        # Symbolic modes are not read: such a path counts as not writable rather than guessed
+        ("RUN chmod a+w /tmp\nVOLUME /tmp\nUSER 10001:10001\n", set()),
+    ],
+)
+def test_dockerfile_readers_see_what_the_user_may_write(tmp_path: Path, dockerfile: str, writable: set[str]) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM scratch\n" + dockerfile)
+
+    assert image_user(path) == (10001, 10001)
+    assert writable_dirs(path) == writable
 
 
 def test_container_code_imports_only_what_the_image_installs() -> None:

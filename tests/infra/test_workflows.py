@@ -10,6 +10,9 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 
 from infra import constants
+from infra.config import TailorConfig
+from infra.stack import TailorStack
+from infra.workflows import jobs_state_machine_arn, jobs_state_machine_name
 from tailor import config as tailor_config
 from tailor import jobs
 from tests.infra.template import function, only, resources, state_machine_definition, statements
@@ -44,16 +47,36 @@ def test_api_functions_runtime_memory_and_timeout(template: Template) -> None:
         assert properties["Timeout"] == 29
 
 
-def test_only_the_control_plane_may_start_jobs_and_it_knows_the_data_locations(template: Template) -> None:
-    state_machine_id, _ = only(template, "AWS::StepFunctions::StateMachine")
-    control_plane = _variables(template, constants.CONTROL_PLANE_HANDLER)
+def _task_environment(template: Template) -> dict[str, Any]:
+    [container] = only(template, "AWS::ECS::TaskDefinition")[1]["Properties"]["ContainerDefinitions"]
+    return {variable["Name"]: variable["Value"] for variable in container["Environment"]}
 
+
+def test_what_starts_jobs_names_the_jobs_state_machine_and_only_the_control_plane_the_data_locations(
+    template: Template, stack: TailorStack
+) -> None:
+    _, state_machine = only(template, "AWS::StepFunctions::StateMachine")
+    jobs_arn = stack.resolve(jobs_state_machine_arn(stack, stack.config))
+    control_plane = _variables(template, constants.CONTROL_PLANE_HANDLER)
+    workflow = _variables(template, constants.WORKFLOW_HANDLER)
+
+    # The ARN is built from the state machine's fixed name (a Ref would make a cycle through the workflow function)
+    assert state_machine["Properties"]["StateMachineName"] == "tailor-dev-jobs"
+    assert json.dumps(jobs_arn).endswith(':stateMachine:tailor-dev-jobs"]]}')
     assert set(control_plane) == {
         *COMMON_ENVIRONMENT, tailor_config.ENV_STATE_MACHINE_ARN, tailor_config.ENV_DATA_LOCATIONS}
-    assert control_plane[tailor_config.ENV_STATE_MACHINE_ARN] == {"Ref": state_machine_id}
     assert "s3://" in json.dumps(control_plane[tailor_config.ENV_DATA_LOCATIONS])
-    for handler in (constants.RUNTIME_HANDLER, constants.EVENTS_HANDLER, constants.WORKFLOW_HANDLER):
+    # The hourly sweep and sync_latest start jobs from the workflow Lambda; a finished training from the task.
+    starter_environment = {*COMMON_ENVIRONMENT, tailor_config.ENV_STATE_MACHINE_ARN}
+    assert set(workflow) == set(_task_environment(template)) == starter_environment
+    for variables in (control_plane, workflow, _task_environment(template)):
+        assert variables[tailor_config.ENV_STATE_MACHINE_ARN] == jobs_arn
+    for handler in (constants.RUNTIME_HANDLER, constants.EVENTS_HANDLER):
         assert set(_variables(template, handler)) == COMMON_ENVIRONMENT, handler
+
+
+def test_jobs_state_machine_name_fits_step_functions_for_the_longest_stage() -> None:
+    assert len(jobs_state_machine_name(TailorConfig(stage="s" * 64))) <= 80  # Step Functions' limit on names
 
 
 def test_workflow_function_has_room_to_spool_artifacts(template: Template) -> None:
@@ -101,6 +124,20 @@ def test_jobs_start_by_choosing_lambda_or_fargate(template: Template) -> None:
     assert choice["Default"] == constants.RUN_JOB_TASK_ID
     # Every container job is a job the workflow code knows; every other job runs in the Lambda.
     assert set(jobs.JOBS) >= tailor_config.CONTAINER_JOBS
+
+
+def test_starting_a_container_job_is_retried_on_transient_ecs_errors_only(template: Template) -> None:
+    task = state_machine_definition(template)["States"][constants.RUN_CONTAINER_JOB_TASK_ID]
+
+    [retry] = task["Retry"]
+    assert set(retry["ErrorEquals"]) == {
+        "ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException", "AmazonECS.Unknown"}
+    # A container that ran and exited non-zero (States.TaskFailed) recorded its own failure: never run it twice
+    assert not {"States.ALL", "States.TaskFailed"} & set(retry["ErrorEquals"])
+    assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxAttempts"], retry["JitterStrategy"]) == (
+        10, 2, 5, "FULL")
+    # Once the retries are spent, the failure is still recorded on the resource
+    assert [catch["Next"] for catch in task["Catch"]] == [constants.RECORD_FAILURE_TASK_ID]
 
 
 def test_both_runners_catch_every_error_into_the_failure_task(template: Template) -> None:
@@ -168,7 +205,8 @@ def test_fargate_task_is_sized_from_cdk_json_and_runs_read_only(template: Templa
     assert properties["RequiresCompatibilities"] == ["FARGATE"]
     [container] = properties["ContainerDefinitions"]
     assert container["Name"] == constants.JOB_CONTAINER_NAME
-    assert {variable["Name"] for variable in container["Environment"]} == COMMON_ENVIRONMENT
+    assert {variable["Name"] for variable in container["Environment"]} == {
+        *COMMON_ENVIRONMENT, tailor_config.ENV_STATE_MACHINE_ARN}
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["ReadonlyRootFilesystem"] is True
     assert container["MountPoints"] == [{"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "scratch"}]
