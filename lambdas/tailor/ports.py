@@ -142,6 +142,11 @@ class BlobStore(Protocol):
     def open(self, uri: str) -> IO[bytes]:
         """A readable binary stream; FileNotFoundError if the object does not exist."""
 
+    def open_seekable(self, uri: str) -> IO[bytes]:
+        """A readable, seekable binary file over the object, for readers that jump about (np.load reads a zip's end
+        first): read where it lies (S3: ranged GETs), never copied to local disk nor held whole in memory.
+        FileNotFoundError if the object does not exist, PermissionError if access is denied, as `open`."""
+
     def put(self, uri: str, data: bytes) -> None: ...
 
     def create(self, uri: str) -> AbstractContextManager[IO[bytes]]:

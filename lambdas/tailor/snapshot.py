@@ -6,7 +6,7 @@ import dataclasses
 import io
 import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -147,8 +147,9 @@ def to_npz_bytes(snap: Snapshot) -> bytes:
     return buf.getvalue()
 
 
-def from_npz_bytes(data: bytes) -> Snapshot:
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+def from_npz(stream: IO[bytes]) -> Snapshot:
+    """The snapshot in a seekable .npz file (to_npz_bytes's format)."""
+    with np.load(stream, allow_pickle=False) as npz:
         meta = json.loads(str(npz[_META_KEY][()]))
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"unsupported snapshot format {meta.get('format')!r}")
@@ -177,10 +178,10 @@ def write_snapshot(blobs: BlobStore, uri: str, snap: Snapshot) -> None:
 
 
 def read_snapshot(blobs: BlobStore, uri: str) -> Snapshot:
-    """The snapshot stored at `uri`; FileNotFoundError if there is none."""
-    with blobs.open(uri) as stream:
-        data = stream.read()
-    return from_npz_bytes(data)
+    """The snapshot stored at `uri`; FileNotFoundError if there is none. Read where it lies (np.load reads each column
+    into its own array), so memory never holds the object's bytes beside the columns."""
+    with blobs.open_seekable(uri) as stream:
+        return from_npz(stream)
 
 
 # ---- combining -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ exploration, metadata, explanations and the modelled errors."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from typing import Any
 
@@ -274,3 +275,29 @@ def test_a_dataset_fed_only_by_put_events_trains(personalize, tailor, group, mak
                  "properties": json.dumps({"eventValue": 1.0})} for k in range(10 * batch, 10 * batch + 10)])
     version = train(personalize, tailor, make_solution(personalize, tailor, group, name="streamed"))
     assert version["status"] == "ACTIVE", version.get("failureReason")
+
+
+def test_the_runtime_serves_a_model_without_writing_a_temporary_file(personalize, tailor, trained_group, monkeypatch):
+    # Given a deployed aws-user-personalization campaign whose model the runtime has not loaded yet
+    runtime = tailor.client("personalize-runtime")
+    campaign = deploy(personalize, tailor, trained_group, USER_PERSONALIZATION, "no-tmp")
+    blobs = tailor.embedded.service.blobs
+    real_open, read = blobs.open_seekable, []
+
+    def open_seekable(uri: str) -> Any:
+        read.append(uri)
+        return real_open(uri)
+
+    monkeypatch.setattr(blobs, "open_seekable", open_seekable)
+
+    # And a local disk that takes no file at all (in AWS the runtime's /tmp is 512 MB, less than a big model)
+    def no_disk(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    for name in ("TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile", "mkstemp", "mkdtemp"):
+        monkeypatch.setattr(tempfile, name, no_disk)
+    # When a user asks for recommendations
+    items = runtime.get_recommendations(campaignArn=campaign, userId="u1", numResults=5)["itemList"]
+    # Then the model was read from the artifacts bucket and answered
+    assert any(uri.endswith(".npz") for uri in read)
+    assert len(items) == 5 and all(i["itemId"].startswith("i") for i in items)

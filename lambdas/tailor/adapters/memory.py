@@ -25,6 +25,9 @@ class MemoryBlobStore:
                 raise FileNotFoundError(uri)
             return io.BytesIO(self._objects[uri])
 
+    def open_seekable(self, uri: str) -> IO[bytes]:
+        return self.open(uri)  # a BytesIO over the stored bytes: shared, not copied, unless written to
+
     def put(self, uri: str, data: bytes) -> None:
         with self._lock:
             self._objects[uri] = bytes(data)

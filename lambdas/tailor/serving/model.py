@@ -8,8 +8,6 @@ recipe, the softmax temperature and the event type names.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -128,11 +126,10 @@ def served_model(svc: Service, uri: str) -> ServedModel:
             models.move_to_end(uri)
             return found
         try:
-            # np.load needs a seekable file: the object is spooled to local disk (it may be gigabytes).
-            with svc.blobs.open(uri) as stream, tempfile.TemporaryFile() as local:
-                shutil.copyfileobj(stream, local, 1 << 20)
-                local.seek(0)
-                loaded = read_artifact(uri, local)
+            # np.load needs a seekable file: the artifact (it may be gigabytes, more than the Lambda's /tmp) is read
+            # where it lies, each array straight into its own memory, never copied to disk nor held twice.
+            with svc.blobs.open_seekable(uri) as stream:
+                loaded = read_artifact(uri, stream)
         except FileNotFoundError:
             raise ResourceNotFoundException(
                 f"The model artifact {uri} is missing: retrain the solution version or update the campaign"
