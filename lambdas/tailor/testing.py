@@ -15,20 +15,29 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
 from tailor.local.embedded import LOCAL_CREDENTIALS, EmbeddedTailor
+from tailor.protocol.http import HttpResponse
 
 IN_PROCESS_HOST = "tailor.in-process"
 IN_PROCESS_ENDPOINT = f"http://{IN_PROCESS_HOST}"
 PERSONALIZE_SERVICES = ("personalize", "personalize-runtime", "personalize-events")
 _ENV_VARS = {f"AWS_ENDPOINT_URL_{s.upper().replace('-', '_')}": IN_PROCESS_ENDPOINT for s in PERSONALIZE_SERVICES}
 
-_active: EmbeddedTailor | None = None
+class Endpoint(Protocol):
+    """What answers the in-process host: EmbeddedTailor, or anything that serves requests the same way."""
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse: ...
+
+    def stop(self) -> None: ...
+
+
+_active: Endpoint | None = None
 
 
 class _RawBody:
@@ -120,8 +129,16 @@ def start_in_process(region: str = "us-east-1") -> TailorFixture:
     _install_hook()
     for key, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(key.upper(), value)
-    _active = EmbeddedTailor(region=region)
-    return TailorFixture(_active)
+    embedded = EmbeddedTailor(region=region)
+    _active = embedded
+    return TailorFixture(embedded)
+
+
+def serve_in_process(endpoint: Endpoint) -> None:
+    """Answer the in-process host with `endpoint` (another topology of Tailor, e.g. the deployed one)."""
+    global _active
+    _install_hook()
+    _active = endpoint
 
 
 def stop_in_process() -> None:

@@ -37,13 +37,20 @@ def wait_status(describe: Callable[[], str], timeout: float = 60) -> str:
     return status
 
 
-def run_walkthrough(client: Callable[[str], Any]) -> dict[str, Any]:
+def user_bucket(s3: Any, bucket: str | None, default: str) -> str:
+    """The bucket a story puts its files in: a deployment's data bucket when given, else one it creates."""
+    if bucket is None:
+        s3.create_bucket(Bucket=default)
+    return bucket or default
+
+
+def run_walkthrough(client: Callable[[str], Any], bucket: str | None = None) -> dict[str, Any]:
     s3, personalize = client("s3"), client("personalize")
     # STEP 1: a bucket with the three CSVs
-    s3.create_bucket(Bucket="walkthrough-data")
+    bucket = user_bucket(s3, bucket, "walkthrough-data")
     for name, body in (("interactions.csv", interactions_csv()), ("members.csv", users_csv()),
                        ("products.csv", items_csv())):
-        s3.put_object(Bucket="walkthrough-data", Key=name, Body=body.encode())
+        s3.put_object(Bucket=bucket, Key=name, Body=body.encode())
     # STEP 2-1: dataset group, schemas, datasets, imports
     group = personalize.create_dataset_group(name="brandi")["datasetGroupArn"]
     assert wait_status(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"]) \
@@ -59,7 +66,7 @@ def run_walkthrough(client: Callable[[str], Any]) -> dict[str, Any]:
             == "ACTIVE"
         jobs[dataset_type] = personalize.create_dataset_import_job(
             jobName=f"brandi-{dataset_type.lower()}-import", datasetArn=dataset, roleArn=ROLE,
-            dataSource={"dataLocation": f"s3://walkthrough-data/{key}"},
+            dataSource={"dataLocation": f"s3://{bucket}/{key}"},
         )["datasetImportJobArn"]
     statuses = {
         t: wait_status(lambda j=j: personalize.describe_dataset_import_job(datasetImportJobArn=j)[
@@ -104,14 +111,14 @@ def test_walkthrough_against_tailor_serve(served, monkeypatch):
     assert_walkthrough(run_walkthrough(lambda name: session.client(name, config=config)))
 
 
-def run_real_time_story(client: Callable[[str], Any]) -> dict[str, Any]:
+def run_real_time_story(client: Callable[[str], Any], bucket: str | None = None) -> dict[str, Any]:
     """The walkthrough's STEP 2-3 and 3: a ranking campaign, put_events for one user, the ranking again; plus the
     two filters a shop adds (hide what the user clicked, one genre on request)."""
     s3, personalize = client("s3"), client("personalize")
     runtime, events = client("personalize-runtime"), client("personalize-events")
-    s3.create_bucket(Bucket="story-data")
-    s3.put_object(Bucket="story-data", Key="interactions.csv", Body=story_interactions_csv().encode())
-    s3.put_object(Bucket="story-data", Key="items.csv", Body=story_items_csv().encode())
+    bucket = user_bucket(s3, bucket, "story-data")
+    s3.put_object(Bucket=bucket, Key="interactions.csv", Body=story_interactions_csv().encode())
+    s3.put_object(Bucket=bucket, Key="items.csv", Body=story_items_csv().encode())
     group = personalize.create_dataset_group(name="story")["datasetGroupArn"]
     wait_status(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"])
     for dataset_type, schema, key in (("INTERACTIONS", INTERACTIONS_SCHEMA, "interactions.csv"),
@@ -122,7 +129,7 @@ def run_real_time_story(client: Callable[[str], Any]) -> dict[str, Any]:
         wait_status(lambda d=dataset: personalize.describe_dataset(datasetArn=d)["dataset"]["status"])
         job = personalize.create_dataset_import_job(
             jobName=f"story-{dataset_type.lower()}", datasetArn=dataset, roleArn=ROLE,
-            dataSource={"dataLocation": f"s3://story-data/{key}"})["datasetImportJobArn"]
+            dataSource={"dataLocation": f"s3://{bucket}/{key}"})["datasetImportJobArn"]
         assert wait_status(lambda j=job: personalize.describe_dataset_import_job(datasetImportJobArn=j)[
             "datasetImportJob"]["status"]) == "ACTIVE"
 
