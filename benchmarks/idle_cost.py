@@ -8,9 +8,10 @@
 * **The hourly sweep** (automatic training): its rate, the state machine it starts, the path that execution takes
   (walked from the definition with the schedule's input), the Lambda on that path and its memory all come from the
   template. Measured here: the Lambda's cold start (a fresh interpreter importing the handler's module, with no
-  bytecode for the layer's packages and Tailor's code, as in Lambda) and the first sweep of a fresh process on moto
-  (building the service, the DynamoDB requests it makes, what the handler logs), for an empty deployment and with
-  20 solutions none of which is due. moto answers in-process, faster than DynamoDB: a stated allowance is added.
+  bytecode for Tailor's code, as in Lambda: the layer ships its packages' bytecode) and the first sweep of a fresh
+  process on moto (building the service, the DynamoDB requests it makes, what the handler logs), for an empty
+  deployment and with 20 solutions none of which is due. moto answers in-process, faster than DynamoDB: a stated
+  allowance is added.
 * **Storage at rest**: the training image in ECR (the python:3.12-slim base, an estimate, plus the wheels pinned in
   lambdas/training/requirements.txt, their sizes from uv.lock), and the CDK bootstrap bucket's copies of the
   dependencies layer (uv.lock's wheel sizes) and the code assets (zipped here from the synthesized assembly).
@@ -439,16 +440,16 @@ def _layer_pycache_paths(prefix: Path, requirements: list[str]) -> Iterator[Path
 
 def measure_cold_import(module: str, requirements: list[str], samples: int) -> dict[str, float]:
     """Fresh interpreters importing `module`: wall time from start to exit, and the import alone, median of
-    `samples`. 'lambda': the standard library and boto3/botocore have bytecode (the runtime ships it), the layer's
-    packages and Tailor's code do not (the layer is built without it and /var/task and /opt are read-only, so every
-    cold start compiles them); 'bytecode': everything has it. Each case reads its own bytecode cache
+    `samples`. 'lambda': the standard library and every package have bytecode except those of `requirements`, and
+    Tailor's code has none (the function asset ships sources only and /var/task is read-only,
+    so every cold start compiles it); 'bytecode': everything has it. Each case reads its own bytecode cache
     (PYTHONPYCACHEPREFIX), so neither depends on what __pycache__ directories this checkout has."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
     env["PYTHONPATH"] = str(LAMBDAS)
     snippet = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     result: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as everything, tempfile.TemporaryDirectory() as runtime_only:
-        # Every module's bytecode into one cache; a copy without the layer's and Tailor's.
+        # Every module's bytecode into one cache; a copy without Tailor's (and `requirements`').
         subprocess.run([sys.executable, "-c", f"import {module}"], env={**env, "PYTHONPYCACHEPREFIX": everything},
                        check=True)
         shutil.copytree(everything, runtime_only, dirs_exist_ok=True)
@@ -461,7 +462,7 @@ def measure_cold_import(module: str, requirements: list[str], samples: int) -> d
                 removed += 1
                 path.unlink()
         if not removed:
-            raise RuntimeError("no bytecode of the layer's packages was found to remove: the measurement would lie")
+            raise RuntimeError("no bytecode of Tailor's code was found to remove: the measurement would lie")
         for label, prefix in (("bytecode", everything), ("lambda", runtime_only)):
             command_env = {**env, "PYTHONPYCACHEPREFIX": prefix}
             walls, imports = [], []
@@ -730,7 +731,8 @@ def main() -> int:
     training_wheels = sum(wheel_bytes(training_reqs).values())
     image_mb = BASE_IMAGE_MB + (training_wheels + code_zip) / 1e6
 
-    cold = measure_cold_import(sweep.handler_module, requirements, args.samples)
+    # The layer ships its packages' bytecode (infra.bundling.compile_layer): only Tailor's code compiles when cold.
+    cold = measure_cold_import(sweep.handler_module, [], args.samples)
     empty = measure_sweeps(sweep, 0, args.samples, warm=5)
     seeded = measure_sweeps(sweep, SEEDED_SOLUTIONS, max(3, args.samples // 2), warm=5)
 
@@ -846,9 +848,10 @@ def main() -> int:
         bullet(
             f"**Measured**: the cold start, {cold['lambda_wall_ms']:,.0f} ms: a fresh Python {sys.version.split()[0]} "
             f"(Lambda runs 3.12) importing `{sweep.handler_module}`, start to exit, median of {args.samples}, with "
-            f"bytecode for the standard library and botocore but not for the layer's packages and Tailor's code "
-            f"({cold['compiled_files']:.0f} modules compiled at every cold start, since the layer ships no bytecode "
-            f"and Lambda's file systems are read-only; with bytecode it is {cold['bytecode_wall_ms']:,.0f} ms). An "
+            f"bytecode for the standard library and the layer's packages (compiled when the layer is bundled) but not "
+            f"for Tailor's code ({cold['compiled_files']:.0f} modules compiled at every cold start, since the function "
+            f"asset ships sources only and Lambda's file systems are read-only; with bytecode it is "
+            f"{cold['bytecode_wall_ms']:,.0f} ms). An "
             f"hourly function is always cold, and Lambda bills the INIT phase since 2025-08-01. Then the first sweep "
             f"of that process on moto (`mock_aws`, tables from `ensure_tables`): the service built from the function's "
             f"environment as in the template, {empty['first_ms']:,.0f} ms for an empty deployment (warm sweeps "

@@ -7,9 +7,9 @@ choosing that moves on its own schedule. Layers come before the runtime's packag
 Measured (x86_64 wheels of this lock, tests/ and __pycache__/ stripped, sum of file sizes): the layer was 151.7 MB
 without the SDK (scipy and scipy.libs 98 MB, numpy and numpy.libs 50 MB, powertools 3.5 MB) and is 175.1 MB with it
 (botocore 20.9 MB, 19.2 MB of which are the service models in botocore/data; boto3 1 MB; s3transfer, urllib3 and
-dateutil under 0.5 MB each); the function code adds under 1 MB. Lambda allows 250 MiB unzipped for a function and its
-layers (LAMBDA_UNZIPPED_LIMIT), so botocore/data ships whole. tests/infra/test_layer_imports.py bundles the layer and
-checks the sum.
+dateutil under 0.5 MB each), and 198.1 MB with its bytecode (compile_layer); the function code adds under 1 MB.
+Lambda allows 250 MiB unzipped for a function and its layers (LAMBDA_UNZIPPED_LIMIT), so botocore/data ships whole.
+tests/infra/test_layer_imports.py bundles the layer and checks the sum.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ UV_LOCK = ROOT / "uv.lock"
 # The Lambda runtime and the wheels in the layer must agree (cp312).
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 PYTHON_VERSION = "3.12"
+# A Python of that version to compile the layer's bytecode with, when none is found on its own.
+LAYER_PYTHON_ENV = "TAILOR_LAYER_PYTHON"
 # What the Lambdas import beyond the standard library; versions come from uv.lock. scipy is there because the
 # control plane reads the recipe registry (CreateSolution) and the workflow function can train small datasets; boto3
 # (with botocore and s3transfer) because its service models are the API's contract and must be the tested ones.
@@ -132,7 +134,44 @@ class LocalLayerBundling:
             return False  # CDK then falls back to the Docker command of the same BundlingOptions
         subprocess.run(command, check=True)
         strip_layer(target)
+        compile_layer(target)
         return True
+
+
+def bytecode_python() -> str | None:
+    """A Python of the Lambda runtime's version (PYTHON_VERSION), to compile the layer's bytecode with:
+    TAILOR_LAYER_PYTHON, else python3.12 on PATH, one uv finds, or a pyenv install; each is asked its version."""
+    candidates = [os.environ.get(LAYER_PYTHON_ENV), shutil.which(f"python{PYTHON_VERSION}")]
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv:
+        found = subprocess.run([uv, "python", "find", PYTHON_VERSION], capture_output=True, text=True, check=False,
+                               env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+        candidates.append(found.stdout.strip() if found.returncode == 0 else None)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates += [str(path) for path in sorted(pyenv.glob(f"versions/{PYTHON_VERSION}*/bin/python{PYTHON_VERSION}"))]
+    for candidate in candidates:
+        if not candidate:
+            continue
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == PYTHON_VERSION:
+            return candidate
+    return None
+
+
+def compile_layer(target: Path) -> bool:
+    """Writes the layer's bytecode, so a cold start does not compile botocore, numpy, ... (about a second; Lambda's
+    file systems are read-only, so nothing compiled at run time is kept). unchecked-hash: the zip does not keep the
+    sources' mtimes that timestamp-checked bytecode would compare. Without a Python of the runtime's version the layer
+    ships without bytecode, and says so."""
+    python = bytecode_python()
+    if python is None:
+        print(f"tailor: no Python {PYTHON_VERSION} found (set {LAYER_PYTHON_ENV}): the layer ships without bytecode "
+              "and each cold start compiles what it imports", file=sys.stderr)
+        return False
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(target)],
+                   check=True)
+    return True
 
 
 def dependencies_layer_code(architecture: str) -> lambda_.Code:
@@ -145,6 +184,7 @@ def dependencies_layer_code(architecture: str) -> lambda_.Code:
             "python": PYTHON_VERSION,
             "architecture": architecture,
             "stripped": sorted(STRIPPED_DIRS),
+            "bytecode": "unchecked-hash",
         },
         sort_keys=True,
     )
@@ -152,6 +192,7 @@ def dependencies_layer_code(architecture: str) -> lambda_.Code:
         f"pip install --quiet --only-binary=:all: --no-deps --target /asset-output/python {' '.join(requirements)}"
         " && find /asset-output/python -depth -type d \\( -name tests -o -name __pycache__ \\) -exec rm -rf {} +"
         " && rm -rf /asset-output/python/bin"
+        " && python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset-output/python"
     )
     return lambda_.Code.from_asset(
         # The source directory is only mounted by the Docker fallback; the inputs are the pins above.

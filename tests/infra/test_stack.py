@@ -347,6 +347,7 @@ def test_local_bundling_installs_into_python_and_strips_tests(monkeypatch: pytes
         "(t / 'pkg' / '__init__.py').write_text('')"
     )
     monkeypatch.setattr(bundling, "uv_command", lambda target, *_: [sys.executable, "-c", script, str(target)])
+    monkeypatch.setattr(bundling, "bytecode_python", lambda: None)  # no Python 3.12: no bytecode of its own either
 
     # When
     bundled = bundling.LocalLayerBundling(["pkg==1"], "x86_64").try_bundle(str(tmp_path))
@@ -358,6 +359,20 @@ def test_local_bundling_installs_into_python_and_strips_tests(monkeypatch: pytes
         "python/pkg",
         "python/pkg/__init__.py",
     ]
+
+
+def test_the_layer_gets_bytecode_that_needs_no_source_check(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Lambda unzips the layer without the sources' mtimes: timestamp-checked bytecode would be ignored, and nothing
+    compiled at a cold start is kept on its read-only file system."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(bundling, "bytecode_python", lambda: sys.executable)  # this test's interpreter stands in
+
+    assert bundling.compile_layer(tmp_path) is True
+
+    [pyc] = (tmp_path / "pkg" / "__pycache__").glob("__init__.*.pyc")
+    flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+    assert flags == 0b01  # hash-based, source not checked (PEP 552)
 
 
 def test_local_bundling_defers_to_docker_without_uv_or_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
