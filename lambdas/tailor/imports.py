@@ -182,11 +182,17 @@ def _read_file(
                 if skip_if_empty:
                     return False
                 raise ImportFailed(f"{uri} is empty; expected a header row with {_names(fields)}")
-            _check_header(uri, header, fields)
+            layout = _header_layout(uri, header, fields)
             record = 1  # records read so far, the header being record 0
             while chunk := list(itertools.islice(reader, CHUNK_ROWS)):
                 try:
-                    builder.add(chunk)
+                    if layout is None:
+                        builder.add(chunk)
+                    else:
+                        rows, bad = layout.project(chunk)
+                        builder.add(rows)  # a bad value before the bad row is the earlier problem
+                        if bad is not None:
+                            raise bad
                 except _CellError as e:
                     line = _line_of_record(blobs, uri, record + e.row)
                     raise ImportFailed(f"{uri} line {line}{e.message}") from None
@@ -204,19 +210,55 @@ def _names(fields: Sequence[Field]) -> str:
     return ",".join(f.name for f in fields)
 
 
-def _check_header(uri: str, header: list[str], fields: tuple[Field, ...]) -> None:
+@dataclass(frozen=True)
+class _Layout:
+    """Where each schema field is in a file whose header is not exactly the schema's fields in order. Columns are
+    matched by name, as Personalize's recorded imports do (the documentation asks for the schema's order): another
+    order, a pandas index column (`df.to_csv(path)` writes one, with an empty name), columns the schema does not
+    have (ignored), an optional field left out (null)."""
+
+    columns: tuple[int, ...]  # per schema field, its column in the file; -1: absent (a nullable field)
+    header: tuple[str, ...]
+
+    def project(self, rows: list[list[str]]) -> tuple[list[list[str]], _CellError | None]:
+        """The rows in schema order (blank lines kept, as the builder skips them), up to the first row whose number
+        of values is not the header's; that row's error."""
+        width, columns = len(self.header), self.columns
+        out: list[list[str]] = []
+        for i, row in enumerate(rows):
+            if row and len(row) != width:
+                n = len(row)
+                detail = (f"column {self.header[n]!r} is missing" if n < width
+                          else f"there are values after the last column {self.header[-1]!r}")
+                return out, _CellError(i, f": {n} values but the header has {width} columns; {detail}")
+            out.append([row[c] if c >= 0 else "" for c in columns] if row else row)
+        return out, None
+
+
+def _header_layout(uri: str, header: list[str], fields: tuple[Field, ...]) -> _Layout | None:
+    """None when the header is the schema's fields in order (rows are read as they are); else where each field is.
+    ImportFailed naming the field when a required one is missing, or when one is named twice."""
     got = [h.strip().lstrip("\ufeff").strip() for h in header]
     want = [f.name for f in fields]
     if got == want:
-        return
+        return None
     shown = _show(",".join(header), 300)
-    prefix = f"{uri}: the header row is {shown} but the schema expects {_names(fields)!r} in that order"
-    for i, (g, w) in enumerate(zip(got, want, strict=False)):
-        if g != w:
-            raise ImportFailed(f"{prefix}; column {i + 1} is {g!r}, expected {w!r}")
-    if len(got) < len(want):
-        raise ImportFailed(f"{prefix}; column {want[len(got)]!r} is missing")
-    raise ImportFailed(f"{prefix}; column {len(want) + 1} ({got[len(want)]!r}) is not in the schema")
+    prefix = f"{uri}: the header row is {shown} but the schema's fields are {_names(fields)!r}"
+    found: dict[str, int] = {}
+    for i, name in enumerate(got):
+        if name in want:
+            if name in found:
+                raise ImportFailed(f"{prefix}; column {name!r} appears twice (columns {found[name] + 1} and {i + 1})")
+            found[name] = i
+    missing = [f.name for f in fields if f.name not in found and not f.nullable]
+    if missing:
+        near = {g.lower(): g for g in got}
+        hints = [f" (the header has {near[m.lower()]!r}: names are case-sensitive)" if m.lower() in near else ""
+                 for m in missing]
+        listed = ", ".join(f"{m!r}{hint}" for m, hint in zip(missing, hints, strict=True))
+        raise ImportFailed(f"{prefix}; the required {'column' if len(missing) == 1 else 'columns'} {listed} "
+                           f"{'is' if len(missing) == 1 else 'are'} missing")
+    return _Layout(tuple(found.get(name, -1) for name in want), tuple(got))
 
 
 def _line_of_record(blobs: BlobStore, uri: str, record: int) -> int:

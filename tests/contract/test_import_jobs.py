@@ -43,8 +43,8 @@ def test_import_loads_the_rows(tailor, interactions):
 @pytest.mark.parametrize(
     ("body", "fragments"),
     [
-        ("USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,EVENT_VALUE\nu9,i9,click,1700000000,1.0\n",
-         ["bad.csv", "header", "TIMESTAMP"]),
+        ("USER_ID,ITEM,EVENT_TYPE,TIMESTAMP,EVENT_VALUE\nu9,i9,click,1700000000,1.0\n",
+         ["bad.csv", "header", "the required column 'ITEM_ID' is missing"]),
         ("USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\nu9,i9,1700000000,click,1\nu9,i8,yesterday,click,1\n",
          ["bad.csv", "line 3", "TIMESTAMP", "yesterday"]),
     ],
@@ -131,3 +131,46 @@ def test_incremental_import_after_schema_update_keeps_old_rows(personalize, tail
     assert job["status"] == "ACTIVE", job.get("failureReason")
     assert dataset_rows(tailor, arn, "ITEM_ID") == ["i0", "i1", "i2", "i7"]
     assert dataset_rows(tailor, arn, "BRAND") == [None, None, None, "Acme"]
+
+
+def test_pandas_written_csvs_import_by_column_name(personalize, tailor, s3, make_dataset, tmp_path):
+    """What AWS's notebooks do: a DataFrame written with `to_csv(path)` (an index column first), its columns in
+    another order than the schema's, with columns the schema does not have. Personalize's recorded runs import these
+    ACTIVE (its documentation asks for the schema's order)."""
+    import pandas as pd
+
+    # Given interactions in a DataFrame whose columns are in another order, with an extra one, written as notebooks do
+    frame = pd.DataFrame({"USER_ID": ["u1", "u2", "u1"], "ITEM_ID": ["i1", "i1", "i2"],
+                          "EVENT_TYPE": ["click", "purchase", "click"],
+                          "TIMESTAMP": [1700000000, 1700000060, 1700000120], "SESSION": ["s1", "s2", "s1"]})
+    path = tmp_path / "interactions.csv"
+    frame.to_csv(path)
+    assert path.read_text().splitlines()[0] == ",USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,SESSION"
+    s3.upload_file(str(path), "user-data", "pandas/interactions.csv")
+    # and items with only some of the schema's optional columns, in another order, written without the index
+    items = pd.DataFrame({"PRICE": [9.5, 3.0], "ITEM_ID": ["i1", "i2"]})
+    items.to_csv(tmp_path / "items.csv", index=False)
+    s3.upload_file(str(tmp_path / "items.csv"), "user-data", "pandas/items.csv")
+
+    # When both are imported
+    interactions, item_set = make_dataset("INTERACTIONS"), make_dataset("ITEMS")
+    first = import_and_wait(personalize, tailor, interactions, "s3://user-data/pandas/interactions.csv", "pandas-i")
+    second = import_and_wait(personalize, tailor, item_set, "s3://user-data/pandas/items.csv", "pandas-items")
+
+    # Then they are ACTIVE with each value under its own field, and the absent optional field null
+    assert first["status"] == "ACTIVE", first.get("failureReason")
+    assert second["status"] == "ACTIVE", second.get("failureReason")
+    assert dataset_rows(tailor, interactions, "USER_ID") == ["u1", "u2", "u1"]
+    assert dataset_rows(tailor, interactions, "EVENT_TYPE") == ["click", "purchase", "click"]
+    assert dataset_rows(tailor, interactions, "TIMESTAMP") == [1700000000, 1700000060, 1700000120]
+    assert dataset_rows(tailor, interactions, "EVENT_VALUE") == [None, None, None]
+    assert dataset_rows(tailor, item_set, "PRICE") == [9.5, 3.0]
+    assert dataset_rows(tailor, item_set, "GENRE") == [None, None]
+
+    # And a DataFrame without a required field still fails, naming it
+    frame.drop(columns=["TIMESTAMP"]).to_csv(path)
+    s3.upload_file(str(path), "user-data", "pandas/no-time.csv")
+    job = import_and_wait(personalize, tailor, interactions, "s3://user-data/pandas/no-time.csv", "pandas-bad")
+    assert job["status"] == "CREATE FAILED"
+    assert "the required column 'TIMESTAMP' is missing" in job["failureReason"]
+    assert dataset_rows(tailor, interactions, "USER_ID") == ["u1", "u2", "u1"]  # the earlier import stays
