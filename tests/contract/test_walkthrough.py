@@ -191,3 +191,18 @@ def test_real_time_story_against_tailor_serve(served, monkeypatch):
     session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
     config = Config(retries={"max_attempts": 1})
     assert_real_time_story(run_real_time_story(lambda name: session.client(name, config=config)))
+
+
+def test_a_notebooks_role_gets_aws_managed_policies_from_tailor_serve(served, monkeypatch):
+    """AWS's notebooks create the role they pass to Personalize and attach AWS-managed policies to it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served)
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
+    iam = session.client("iam", config=Config(retries={"max_attempts": 1}))
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "personalize.amazonaws.com"}}]}
+    iam.create_role(RoleName="PersonalizeRoleNotebook", AssumeRolePolicyDocument=json.dumps(trust))
+    for arn in ("arn:aws:iam::aws:policy/service-role/AmazonPersonalizeFullAccess",
+                "arn:aws:iam::aws:policy/AmazonS3FullAccess"):
+        iam.attach_role_policy(RoleName="PersonalizeRoleNotebook", PolicyArn=arn)
+    attached = iam.list_attached_role_policies(RoleName="PersonalizeRoleNotebook")["AttachedPolicies"]
+    assert sorted(p["PolicyName"] for p in attached) == ["AmazonPersonalizeFullAccess", "AmazonS3FullAccess"]

@@ -64,14 +64,18 @@ class EmbeddedTailor:
     """Starts moto (unless the caller already has), the tables and bucket, and serves requests in-process."""
 
     def __init__(self, region: str = config.DEFAULT_REGION, account: str = config.DEFAULT_ACCOUNT,
-                 start_moto: bool = True) -> None:
+                 start_moto: bool = True, aws_managed_policies: bool = False) -> None:
+        """aws_managed_policies: IAM knows AWS's managed policies, as an account does (AWS's notebooks attach
+        service-role/AmazonPersonalizeFullAccess and AmazonS3FullAccess to the role they pass to Personalize).
+        moto loads all of them at every reset, about a second, so only `tailor serve` asks for them; elsewhere
+        MOTO_IAM_LOAD_MANAGED_POLICIES=true does the same."""
         self.region = region
         self.account = account
         self._mock: Any = None
         if start_moto:
             from moto import mock_aws
 
-            self._mock = mock_aws()
+            self._mock = mock_aws(config={"iam": {"load_aws_managed_policies": aws_managed_policies}})
             self._mock.start()
         self.session: Any = boto3.session.Session(
             region_name=region,

@@ -52,7 +52,7 @@ class LocalServer:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  tailor: EmbeddedTailor | None = None) -> None:
-        self.tailor = tailor or EmbeddedTailor()
+        self.tailor = tailor or EmbeddedTailor(aws_managed_policies=True)
         self.app = LocalApp(self.tailor)
         self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
         self._thread: threading.Thread | None = None
