@@ -25,9 +25,15 @@ CASCADE = {
 
 
 def activate(svc: Service, arn: str) -> None:
-    """Resources with nothing to build: CREATE PENDING → CREATE IN_PROGRESS → ACTIVE."""
-    common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
-    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+    """Resources with nothing to build: CREATE PENDING → CREATE IN_PROGRESS → ACTIVE. A request that needed the
+    resource may have activated it already (common.require_active): then there is nothing left to do."""
+    try:
+        common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
+        common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+    except ResourceInUseException:
+        current = svc.store.get(arn)
+        if current is None or current.status != common.ACTIVE:
+            raise
 
 
 def delete(svc: Service, arn: str) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.contract.conftest import POPULARITY, USER_PERSONALIZATION, import_and_wait, make_solution, train
-from tests.samples import interactions_csv
+from tests.samples import INTERACTIONS_SCHEMA, interactions_csv
 
 METRIC_KEYS = {"coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
                "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
@@ -240,3 +240,36 @@ def test_every_trainable_recipe_trains_through_the_api(personalize, tailor, trai
     assert version["status"] == "ACTIVE", version.get("failureReason")
     metrics = personalize.get_solution_metrics(solutionVersionArn=version["solutionVersionArn"])["metrics"]
     assert set(metrics) == METRIC_KEYS and all(0.0 <= v <= 1.0 for v in metrics.values())
+
+
+def test_what_needs_no_work_is_usable_at_once_while_trainings_run(personalize, tailor, s3, trained_group):
+    """AWS's notebooks call CreateSolutionVersion right after CreateSolution and CreateDatasetImportJob right after
+    CreateDataset. Neither resource has anything to build, so neither waits behind the jobs already running."""
+    # Given three trainings running (and the jobs queue busy)
+    busy = [make_solution(personalize, tailor, trained_group, name=f"busy{n}", recipe=USER_PERSONALIZATION)
+            for n in range(3)]
+    for solution in busy:
+        personalize.create_solution_version(solutionArn=solution)
+    s3.put_object(Bucket="user-data", Key="tiny.csv", Body=interactions_csv(n_users=2, per_user=2).encode())
+    schema = personalize.create_schema(name="tiny", schema=INTERACTIONS_SCHEMA)["schemaArn"]
+
+    # When each new resource is used the moment it is created, 50 times over
+    versions, imports = [], []
+    for n in range(50):
+        solution = personalize.create_solution(name=f"at-once{n}", datasetGroupArn=trained_group,
+                                               recipeArn=POPULARITY)["solutionArn"]
+        versions.append(personalize.create_solution_version(solutionArn=solution)["solutionVersionArn"])
+        group = personalize.create_dataset_group(name=f"at-once{n}")["datasetGroupArn"]
+        dataset = personalize.create_dataset(name=f"at-once{n}", schemaArn=schema, datasetGroupArn=group,
+                                             datasetType="INTERACTIONS")["datasetArn"]
+        imports.append(personalize.create_dataset_import_job(
+            jobName=f"at-once{n}", datasetArn=dataset, dataSource={"dataLocation": "s3://user-data/tiny.csv"},
+            roleArn="arn:aws:iam::123456789012:role/PersonalizeS3")["datasetImportJobArn"])
+
+    # Then every call was accepted, and everything it started finishes
+    assert len(versions) == len(imports) == 50
+    tailor.wait(timeout=600)
+    assert {personalize.describe_solution_version(solutionVersionArn=v)["solutionVersion"]["status"]
+            for v in versions} == {"ACTIVE"}
+    assert {personalize.describe_dataset_import_job(datasetImportJobArn=j)["datasetImportJob"]["status"]
+            for j in imports} == {"ACTIVE"}

@@ -49,7 +49,7 @@ def _filter(svc: Service, filter_arn: str | None, group_arn: str) -> str | None:
             f"Filter {filter_arn} belongs to dataset group {found.doc.get('datasetGroupArn')}, not to the solution "
             f"version's ({group_arn})"
         )
-    common.require_active(found)
+    found = common.require_active(found, svc)
     return filter_arn
 
 

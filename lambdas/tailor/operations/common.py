@@ -23,6 +23,7 @@ T = TypeVar("T")
 CREATE_PENDING = "CREATE PENDING"
 CREATE_IN_PROGRESS = "CREATE IN_PROGRESS"
 ACTIVE = "ACTIVE"
+_ACTIVATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
 CREATE_FAILED = "CREATE FAILED"
 DELETE_PENDING = "DELETE PENDING"
 DELETE_IN_PROGRESS = "DELETE IN_PROGRESS"
@@ -75,11 +76,31 @@ def get_any(svc: Service, arn: str) -> Resource:
     return resource
 
 
-def require_active(resource: Resource) -> None:
-    if resource.status != ACTIVE:
-        raise ResourceInUseException(
-            f"The {label(resource.kind)} {resource.arn} is in status {resource.status}; it must be ACTIVE"
-        )
+# Resources whose creation has no work to do (their "activate" job only moves the status): nothing has to wait for
+# them. Personalize shows them ACTIVE about at once, and clients (AWS's notebooks) call CreateSolutionVersion right
+# after CreateSolution, CreateDatasetImportJob right after CreateDataset.
+WORKLESS_KINDS = frozenset({"dataset-group", "dataset", "solution", "filter", "event-tracker", "metric-attribution",
+                            "campaign"})
+
+
+def require_active(resource: Resource, svc: Service | None = None) -> Resource:
+    """The resource, ACTIVE; ResourceInUseException otherwise. Given `svc` (a function that may write resources),
+    a workless resource still waiting for its activation job is activated here, in one conditional write, instead of
+    making the caller wait behind whatever jobs run before that one."""
+    if resource.status == ACTIVE:
+        return resource
+    if svc is not None and resource.kind in WORKLESS_KINDS and resource.status in _ACTIVATING:
+        try:
+            return svc.store.update(resource.arn, {"status": ACTIVE, "lastUpdatedDateTime": svc.now()},
+                                    expect_status=_ACTIVATING)
+        except ResourceInUseException:
+            now = svc.store.get(resource.arn)
+            if now is not None and now.status == ACTIVE:
+                return now  # its activation job, or another request, was first
+            resource = now or resource
+    raise ResourceInUseException(
+        f"The {label(resource.kind)} {resource.arn} is in status {resource.status}; it must be ACTIVE"
+    )
 
 
 def s3_path(svc: Service, value: Any, member: str, example: str = "s3://bucket/folder/") -> str:

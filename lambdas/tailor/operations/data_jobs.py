@@ -39,7 +39,7 @@ def create_dataset_export_job(svc: Service, req: dict[str, Any]) -> dict[str, An
     if mode not in INGESTION_MODES:  # the protocol layer checks the enum; this guards direct calls
         raise InvalidInputException(f"ingestionMode must be one of {', '.join(INGESTION_MODES)}; got {mode}")
     dataset = common.get(svc, req["datasetArn"], "dataset")
-    common.require_active(dataset)
+    dataset = common.require_active(dataset, svc)
     if dataset.doc["datasetType"] in _NOT_EXPORTABLE:
         raise InvalidInputException(f"{dataset.doc['datasetType']} datasets cannot be exported ({dataset.arn})")
     arn = svc.arn(EXPORT_KIND, req["jobName"])
@@ -73,7 +73,7 @@ def create_data_deletion_job(svc: Service, req: dict[str, Any]) -> dict[str, Any
     location = common.s3_path(svc, req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
                               "s3://bucket/users-to-delete.csv")
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     arn = svc.arn(DELETION_KIND, req["jobName"])
     doc = {
         "jobName": req["jobName"],

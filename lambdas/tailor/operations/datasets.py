@@ -20,7 +20,7 @@ def create_dataset(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
             f"datasetType must be one of {', '.join(schemas.DATASET_TYPES)}; got {req['datasetType']}"
         )
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     schema_res = common.get(svc, req["schemaArn"], "schema")
     _check_schema_for(schema_res.doc, load_schema(schema_res), dataset_type, group.doc.get("domain"))
     arn = svc.arn(KIND, group.doc["name"], dataset_type)
@@ -63,7 +63,7 @@ def list_datasets(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 def update_dataset(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     dataset = common.get(svc, req["datasetArn"], KIND)
-    common.require_active(dataset)
+    dataset = common.require_active(dataset, svc)
     group = common.get(svc, dataset.doc["datasetGroupArn"], "dataset-group")
     new_res = common.get(svc, req["schemaArn"], "schema")
     new_schema = load_schema(new_res)

@@ -19,7 +19,7 @@ def tracking_lock(tracking_id: str) -> str:
 
 def create_event_tracker(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     common.refuse_second(svc, KIND, group)
     arn = svc.arn(KIND, secrets.token_hex(4))
     tracking_id = str(uuid.uuid4())

@@ -49,7 +49,7 @@ def _check_fields(svc: Service, group_arn: str, fields: frozenset[tuple[str, str
 
 def create_filter(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     expression = parse_filter(req["filterExpression"])
     _check_fields(svc, group.arn, expression.fields)
     live = [f for f in common.children(svc, KIND, group.arn) if f.status not in common.DELETING]

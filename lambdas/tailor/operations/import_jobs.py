@@ -14,7 +14,7 @@ def create_dataset_import_job(svc: Service, req: dict[str, Any]) -> dict[str, An
     common.s3_path(svc, req["dataSource"].get("dataLocation"), "dataSource.dataLocation",
                    "s3://bucket/data.csv or s3://bucket/folder/")
     dataset = common.get(svc, req["datasetArn"], "dataset")
-    common.require_active(dataset)
+    dataset = common.require_active(dataset, svc)
     arn = svc.arn(KIND, req["jobName"])
     doc = {
         "jobName": req["jobName"],

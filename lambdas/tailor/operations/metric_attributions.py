@@ -221,7 +221,7 @@ def _checked_output(svc: Service, config: Mapping[str, Any], where: str) -> dict
 
 def create_metric_attribution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     common.refuse_second(svc, KIND, group, " (add metrics to it with UpdateMetricAttribution)")
     schemas_by_type = _group_schemas(svc, group.arn)
     _check_interactions_schema(schemas_by_type)
@@ -279,7 +279,7 @@ def update_metric_attribution(svc: Service, req: dict[str, Any]) -> dict[str, An
     add, remove, output = req.get("addMetrics") or [], req.get("removeMetrics") or [], req.get("metricsOutputConfig")
     if not add and not remove and output is None:
         raise InvalidInputException("Nothing to update: give addMetrics, removeMetrics or metricsOutputConfig")
-    common.require_active(attribution)
+    attribution = common.require_active(attribution, svc)
     current = metrics_of(attribution)
     names = [m.name for m in current]
     for i, name in enumerate(remove):

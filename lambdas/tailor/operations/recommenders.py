@@ -189,7 +189,7 @@ def create_recommender(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
     _use_case(group, req["recipeArn"])
     config = _checked_config(req.get("recommenderConfig") or {})
-    common.require_active(group)
+    group = common.require_active(group, svc)
     arn = svc.arn(KIND, req["name"])
     doc = {
         "name": req["name"],

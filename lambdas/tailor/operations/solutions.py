@@ -96,7 +96,7 @@ def create_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     from tailor.training.recipes import RECIPES
 
     group = common.get(svc, req["datasetGroupArn"], "dataset-group")
-    common.require_active(group)
+    group = common.require_active(group, svc)
     config = req.get("solutionConfig") or {}
     perform_automl, perform_hpo = bool(req.get("performAutoML")), bool(req.get("performHPO"))
     if perform_automl:
@@ -148,7 +148,7 @@ def list_solutions(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
 
 def update_solution(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     solution = common.get(svc, req["solutionArn"], KIND)
-    common.require_active(solution)
+    solution = common.require_active(solution, svc)
     changes: dict[str, Any] = {"lastUpdatedDateTime": svc.now()}
     for flag in ("performAutoTraining", "performIncrementalUpdate"):
         if flag in req:
@@ -200,7 +200,7 @@ def sync_latest(svc: Service, version: Resource) -> None:
 
 def create_solution_version(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     solution = common.get(svc, req["solutionArn"], KIND)
-    common.require_active(solution)
+    solution = common.require_active(solution, svc)
     mode = req.get("trainingMode") or "FULL"
     recipe_arn = solution.doc.get("recipeArn") or (solution.doc.get("autoMLResult") or {}).get("bestRecipeArn")
     if mode == "UPDATE":
