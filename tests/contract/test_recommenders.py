@@ -310,6 +310,10 @@ def test_because_you_watched_and_more_like_x_leave_out_watched_videos(personaliz
     assert not watched_by_w1 & set(items_of(runtime, more_like, itemId="drama0", userId="w1", numResults=10))
     similar = items_of(runtime, more_like, itemId="drama0", userId="w2", numResults=6)  # w2 watches action
     assert sum(item in VIDEOS["Drama"] for item in similar) >= 5, similar
+    # A request the use case cannot answer is refused naming the recommender (not a campaign)
+    code, message, _ = error_of(lambda: runtime.get_recommendations(recommenderArn=because, userId="w1"))
+    assert code == "InvalidInputException"
+    assert message == f"itemId is required: recommender {because} serves a RELATED_ITEMS recipe"
 
 
 def test_most_popular_counts_viewers_and_trending_now_finds_the_rising_video(personalize, tailor, vod):

@@ -102,6 +102,11 @@ def _parsed(svc: Service, expression: str) -> FilterExpression:
     return found
 
 
+def _what(arn: str) -> str:
+    """What a request names, for its error messages: a recommender or a campaign."""
+    return "Recommender" if common.kind_of(arn) == "recommender" else "Campaign"
+
+
 def _campaign(svc: Service, arn: str) -> _Served:
     if common.kind_of(arn) == "recommender":
         # A domain use case's model (tailor.recommender_serving), with the items its use case filters out. Its models
@@ -203,8 +208,8 @@ def _filter_mask(svc: Service, served: _Served, catalog: Catalog, filter_arn: st
         raise ResourceNotFoundException(f"Could not find filter with ARN {filter_arn} ({what})")
     if found.doc.get("datasetGroupArn") != served.group_arn:
         raise InvalidInputException(
-            f"Filter {filter_arn} belongs to dataset group {found.doc.get('datasetGroupArn')}, not to the campaign's "
-            f"({served.group_arn})"
+            f"Filter {filter_arn} belongs to dataset group {found.doc.get('datasetGroupArn')}, not to the "
+            f"{_what(served.campaign.arn).lower()}'s ({served.group_arn})"
         )
     if found.status != common.ACTIVE:
         raise InvalidInputException(f"Filter {filter_arn} is {found.status}; it can be used once it is ACTIVE")
@@ -310,8 +315,9 @@ def _metadata_columns(served: _Served, catalog: Catalog, requested: Mapping[str,
     if not requested:
         return []
     if not served.config.get("enableMetadataWithRecommendations"):
+        what = _what(served.campaign.arn)
         raise InvalidInputException(
-            "metadataColumns needs a campaign created or updated with campaignConfig "
+            f"metadataColumns needs a {what.lower()} created or updated with {what.lower()}Config "
             "{\"enableMetadataWithRecommendations\": true}"
         )
     unknown = sorted(set(requested) - {"ITEMS"})
@@ -378,14 +384,16 @@ def get_recommendations(svc: Service, req: Mapping[str, Any]) -> dict[str, Any]:
     kind = model.recipe_type
     if kind == "PERSONALIZED_RANKING":
         raise InvalidInputException(
-            f"Campaign {arn} serves a PERSONALIZED_RANKING solution: call GetPersonalizedRanking with an inputList"
+            f"{_what(arn)} {arn} serves a PERSONALIZED_RANKING solution: call GetPersonalizedRanking with an inputList"
         )
     if kind not in ("USER_PERSONALIZATION", "POPULAR_ITEMS", "RELATED_ITEMS"):
-        raise InvalidInputException(f"Campaign {arn} serves a {kind} solution, which has no real-time recommendations")
+        raise InvalidInputException(
+            f"{_what(arn)} {arn} serves a {kind} solution, which has no real-time recommendations")
     if kind == "USER_PERSONALIZATION" and not user_id:
-        raise InvalidInputException(f"userId is required: campaign {arn} serves a USER_PERSONALIZATION recipe")
+        raise InvalidInputException(
+            f"userId is required: {_what(arn).lower()} {arn} serves a USER_PERSONALIZATION recipe")
     if kind == "RELATED_ITEMS" and not item_id:
-        raise InvalidInputException(f"itemId is required: campaign {arn} serves a RELATED_ITEMS recipe")
+        raise InvalidInputException(f"itemId is required: {_what(arn).lower()} {arn} serves a RELATED_ITEMS recipe")
     datasets = _datasets(svc, served.group_arn)
     catalog = item_catalog(svc, model, datasets.get("ITEMS"))
     metadata_columns = _metadata_columns(served, catalog, req.get("metadataColumns"), k)
