@@ -18,8 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD_CONTEXT = ROOT / "lambdas"
 DOCKERFILE = BUILD_CONTEXT / "training" / "Dockerfile"
 REQUIREMENTS = BUILD_CONTEXT / "training" / "requirements.txt"
-# What the container imports beyond the standard library: the layer's packages (infra.bundling.LAYER_PACKAGES).
-TRAINING_PACKAGES = ("aws-lambda-powertools", "numpy", "scipy", "boto3")
 HEADER = """\
 # The training image's packages and all their dependencies, pinned from uv.lock.
 # Roots: {roots}.
@@ -29,14 +27,17 @@ HEADER = """\
 
 
 def training_requirements(lock_path: Path | None = None) -> list[str]:
-    """`name==version` for TRAINING_PACKAGES and their dependencies, boto3's included, as pinned in uv.lock."""
+    """`name==version` for what the container imports beyond the standard library, the Lambda layer's packages
+    (infra.bundling.LAYER_PACKAGES, boto3 included), and their dependencies, as pinned in uv.lock."""
     from infra import bundling  # loads aws_cdk; only when the lock is read
 
-    return bundling.locked_requirements(lock_path or bundling.UV_LOCK, roots=TRAINING_PACKAGES)
+    return bundling.locked_requirements(lock_path or bundling.UV_LOCK)
 
 
 def requirements_text(requirements: list[str]) -> str:
-    return HEADER.format(roots=", ".join(TRAINING_PACKAGES)) + "".join(f"{line}\n" for line in requirements)
+    from infra import bundling
+
+    return HEADER.format(roots=", ".join(bundling.LAYER_PACKAGES)) + "".join(f"{line}\n" for line in requirements)
 
 
 def write_training_requirements(path: Path = REQUIREMENTS) -> Path:

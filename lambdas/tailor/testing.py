@@ -29,6 +29,7 @@ IN_PROCESS_ENDPOINT = f"http://{IN_PROCESS_HOST}"
 PERSONALIZE_SERVICES = ("personalize", "personalize-runtime", "personalize-events")
 _ENV_VARS = {f"AWS_ENDPOINT_URL_{s.upper().replace('-', '_')}": IN_PROCESS_ENDPOINT for s in PERSONALIZE_SERVICES}
 
+
 class Endpoint(Protocol):
     """What answers the in-process host: EmbeddedTailor, or anything that serves requests the same way."""
 
@@ -125,12 +126,10 @@ _install_hook()
 
 
 def start_in_process(region: str = "us-east-1") -> TailorFixture:
-    global _active
-    _install_hook()
     for key, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(key.upper(), value)
     embedded = EmbeddedTailor(region=region)
-    _active = embedded
+    serve_in_process(embedded)
     return TailorFixture(embedded)
 
 

@@ -77,7 +77,7 @@ class Function:
         self.tmp = tier.lambda_tmp(spec)
         self.session = boto3.session.Session(region_name=topology.REGION, **CREDENTIALS)
         self.enforcer = Enforcer(spec.role_arn, spec.statements, topology.REGION, topology.ACCOUNT,
-                                 bucket_keys=tier.bucket_key)
+                                 bucket_keys=tier.bucket_keys.get)
         self.enforcer.install(self.session.events)
         self.session.events.register("before-call.sfn.StartExecution", tier.intercept_start_execution)
         module, _, name = spec.handler.rpartition(".")
@@ -246,7 +246,7 @@ class DeployedTailor:
     # ---- what the tests reach ----
 
     def function(self, handler: str) -> Function:
-        return next(f for f in self.functions.values() if f.spec.handler == handler)
+        return self.functions[self.topology.function_by_handler(handler).logical_id]
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
         """API Gateway: the route's function gets the proxy event; its answer becomes the HTTP response."""
@@ -352,9 +352,6 @@ class DeployedTailor:
                 raise TaskFailed("ECS.InvalidParameterException", f"no container {container.get('Name')}")
             overrides.update({e["Name"]: str(e["Value"]) for e in container.get("Environment", [])})
         return self.task.run(overrides, timeout).description(task)
-
-    def bucket_key(self, bucket: str) -> str | None:
-        return self.bucket_keys.get(bucket)
 
     # ---- waiting and stopping ----
 

@@ -23,7 +23,6 @@ T = TypeVar("T")
 CREATE_PENDING = "CREATE PENDING"
 CREATE_IN_PROGRESS = "CREATE IN_PROGRESS"
 ACTIVE = "ACTIVE"
-_ACTIVATING = frozenset({"CREATE PENDING", "CREATE IN_PROGRESS"})
 CREATE_FAILED = "CREATE FAILED"
 DELETE_PENDING = "DELETE PENDING"
 DELETE_IN_PROGRESS = "DELETE IN_PROGRESS"
@@ -89,10 +88,10 @@ def require_active(resource: Resource, svc: Service | None = None) -> Resource:
     making the caller wait behind whatever jobs run before that one."""
     if resource.status == ACTIVE:
         return resource
-    if svc is not None and resource.kind in WORKLESS_KINDS and resource.status in _ACTIVATING:
+    if svc is not None and resource.kind in WORKLESS_KINDS and resource.status in IN_FLIGHT:
         try:
             return svc.store.update(resource.arn, {"status": ACTIVE, "lastUpdatedDateTime": svc.now()},
-                                    expect_status=_ACTIVATING)
+                                    expect_status=IN_FLIGHT)
         except ResourceInUseException:
             now = svc.store.get(resource.arn)
             if now is not None and now.status == ACTIVE:
