@@ -206,7 +206,7 @@ def _texts(f: Field, col: Column, low: int, high: int) -> list[str]:
 def read_user_ids(blobs: BlobStore, location: str) -> list[str]:
     """The distinct user ids listed at `location` (a CSV file or a folder of them, header USER_ID); ImportFailed with
     the file and line of the first problem."""
-    users, _ = import_csv(blobs, location, _USER_LIST, "USERS", "FULL", None)
+    users, _ = import_csv(blobs, location, _USER_LIST, "USERS", "FULL", None, strict=True)
     vocab = users.columns["USER_ID"].vocab  # one row per user: the vocabulary is the list
     return [] if vocab is None else [str(user) for user in vocab.tolist()]
 

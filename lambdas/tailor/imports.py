@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import gc
 import io
 import itertools
@@ -52,9 +53,37 @@ class ImportFailed(Exception):
 
 
 @dataclass(frozen=True)
+class DroppedRows:
+    """Rows left out of an import for one reason: a value of `column` that was empty (`problem` "empty") or not of
+    the field's type ("invalid"); `first` names the first such row and its value."""
+
+    column: str
+    problem: str
+    rows: int
+    first: str
+
+    def wire(self) -> dict[str, object]:
+        return {"column": self.column, "problem": self.problem, "rows": self.rows, "first": self.first}
+
+
+@dataclass(frozen=True)
 class ImportResult:
-    rows: int  # rows read from the files (before any merge with earlier data)
+    rows: int  # rows imported from the files (before any merge with earlier data)
     files: int  # data files read
+    dropped: tuple[DroppedRows, ...] = ()  # rows left out, by reason
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(d.rows for d in self.dropped)
+
+    def summary(self) -> str:
+        """One sentence on what was left out ("" when nothing was)."""
+        if not self.dropped:
+            return ""
+        read = self.rows + self.rows_dropped
+        parts = "; ".join(f"{d.rows:,} with {'an empty' if d.problem == 'empty' else 'an invalid'} {d.column} "
+                          f"(first: {d.first})" for d in self.dropped)
+        return f"dropped {self.rows_dropped:,} of {read:,} rows: {parts}"
 
 
 def import_csv(
@@ -64,23 +93,33 @@ def import_csv(
     dataset_type: str,
     mode: str,
     previous: Snapshot | None,
+    *,
+    strict: bool = False,
 ) -> tuple[Snapshot, ImportResult]:
     """Read every CSV at `data_location` and merge it with `previous` as `mode` says.
 
-    Writes nothing: the caller stores the snapshot, so a failure leaves earlier data as it was.
+    A row with a value its field cannot hold (empty where the field is not nullable, not of the field's type) is left
+    out and counted in the result, as a Personalize import leaves such rows out and still ends ACTIVE (the recorded
+    runs of AWS's notebooks; the documentation only says the data must match the schema). `strict` fails the import
+    at the first such row instead: for a list whose every row matters (the users a data deletion job deletes).
+    If no row is left, the import fails. Writes nothing: the caller stores the snapshot, so a failure leaves earlier
+    data as it was.
     """
     if mode not in ("FULL", "INCREMENTAL"):
         raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
     builder = _ColumnsBuilder(schema.fields)
+    dropped = None if strict else _Dropped()
     files = 0
     with _collector_paused():
         for uri, single in data_files(blobs, data_location):
-            if _read_file(blobs, uri, schema.fields, builder, skip_if_empty=not single):
+            if _read_file(blobs, uri, schema.fields, builder, dropped, skip_if_empty=not single):
                 files += 1
     if files == 0:
         raise ImportFailed(f"No data files found under {data_location} (every object there is empty)")
     new = builder.finish()
-    result = ImportResult(rows=new.n_rows, files=files)
+    result = ImportResult(rows=new.n_rows, files=files, dropped=dropped.report() if dropped else ())
+    if new.n_rows == 0 and result.dropped:
+        raise ImportFailed(f"No row could be imported: {result.summary()}")
 
     id_field = ENTITY_ID_FIELD.get(dataset_type)
     if mode == "INCREMENTAL" and previous is not None and previous.n_rows > 0:
@@ -156,18 +195,50 @@ def _objects_under(blobs: BlobStore, prefix: str) -> list[str]:
 
 
 class _CellError(Exception):
-    """A bad value at a row of the current chunk; turned into an ImportFailed with the line number."""
+    """A problem at a row of the current chunk. A bad value (`problem` "empty" or "invalid", in `column`) drops the
+    row, as a field that does not allow it cannot hold it; any other (a row of the wrong width, an id or a categorical
+    value over its length limit, which Personalize documents as failing the import) fails the import with the line
+    number."""
 
-    def __init__(self, row: int, message: str) -> None:
+    def __init__(self, row: int, message: str, column: str = "", problem: str = "") -> None:
         super().__init__(message)
         self.row = row
         self.message = message
+        self.column = column
+        self.problem = problem
+
+    def at(self, row: int) -> _CellError:
+        return _CellError(row, self.message, self.column, self.problem)
+
+
+class _Dropped:
+    """The rows left out of an import so far, by (column, problem): how many, and where the first one was."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self.first: dict[tuple[str, str], str] = {}
+
+    def add(self, key: tuple[str, str], where: Callable[[], str]) -> None:
+        if key not in self.counts:
+            self.counts[key] = 0
+            self.first[key] = where()
+        self.counts[key] += 1
+
+    def report(self) -> tuple[DroppedRows, ...]:
+        return tuple(DroppedRows(column, problem, n, self.first[(column, problem)])
+                     for (column, problem), n in self.counts.items())
 
 
 def _read_file(
-    blobs: BlobStore, uri: str, fields: tuple[Field, ...], builder: _ColumnsBuilder, skip_if_empty: bool
+    blobs: BlobStore,
+    uri: str,
+    fields: tuple[Field, ...],
+    builder: _ColumnsBuilder,
+    dropped: _Dropped | None,
+    skip_if_empty: bool,
 ) -> bool:
-    """Append the file's rows to `builder`; False if it was skipped as empty."""
+    """Append the file's rows to `builder`, and the rows it leaves out to `dropped` (None: fail at the first); False
+    if it was skipped as empty."""
     try:
         raw = blobs.open(uri)
     except FileNotFoundError:
@@ -186,16 +257,22 @@ def _read_file(
             record = 1  # records read so far, the header being record 0
             while chunk := list(itertools.islice(reader, CHUNK_ROWS)):
                 try:
-                    if layout is None:
-                        builder.add(chunk)
+                    rows, bad = (chunk, None) if layout is None else layout.project(chunk)
+                    # A bad value before a row of the wrong width is the earlier problem.
+                    left_out: list[_CellError] = []
+                    if dropped is None:
+                        builder.add(rows)
                     else:
-                        rows, bad = layout.project(chunk)
-                        builder.add(rows)  # a bad value before the bad row is the earlier problem
-                        if bad is not None:
-                            raise bad
+                        left_out = builder.add_dropping(rows)
+                    if bad is not None:
+                        raise bad
                 except _CellError as e:
                     line = _line_of_record(blobs, uri, record + e.row)
                     raise ImportFailed(f"{uri} line {line}{e.message}") from None
+                for problem in left_out:
+                    assert dropped is not None
+                    where = functools.partial(_where, blobs, uri, record + problem.row, problem.message)
+                    dropped.add((problem.column, problem.problem), where)
                 record += len(chunk)
         except UnicodeDecodeError:
             raise ImportFailed(
@@ -261,6 +338,10 @@ def _header_layout(uri: str, header: list[str], fields: tuple[Field, ...]) -> _L
     return _Layout(tuple(found.get(name, -1) for name in want), tuple(got))
 
 
+def _where(blobs: BlobStore, uri: str, record: int, message: str) -> str:
+    return f"{uri} line {_line_of_record(blobs, uri, record)}{message}"
+
+
 def _line_of_record(blobs: BlobStore, uri: str, record: int) -> int:
     """The 1-based line a CSV record starts on; rereads the file since quoted values may span lines."""
     with blobs.open(uri) as raw:
@@ -286,10 +367,12 @@ class _Encoder:
         # The empty cell of a nullable field is null (-1), never a vocabulary entry.
         self.index: dict[str, int] = {"": -1} if nullable else {}
         self.offset = 1 if nullable else 0
+        self.added: list[str] = []  # the values the last chunk added, until the chunk is committed
 
     def encode(self, col: tuple[str, ...], check_new: Callable[[tuple[str, ...], list[str]], None]) -> np.ndarray:
         """The chunk's codes; `check_new` sees the values not seen before (first appearance first)."""
         index = self.index
+        self.added = []
         # A plain dict's get through map() is the fastest lookup available; misses come back as None.
         codes = list(map(index.get, col))
         if None in codes:
@@ -297,8 +380,15 @@ class _Encoder:
             check_new(col, new)
             base = len(index) - self.offset
             index.update(zip(new, range(base, base + len(new)), strict=True))
+            self.added = new
             codes = list(map(index.get, col))
         return np.array(codes, dtype=np.int32)
+
+    def undo(self) -> None:
+        """Forget the values the last chunk added: it was not committed (a row of it is dropped or fails)."""
+        for v in self.added:
+            del self.index[v]
+        self.added = []
 
     def vocab(self) -> np.ndarray:
         values = list(self.index)[self.offset :]
@@ -333,9 +423,48 @@ class _ColumnsBuilder:
             try:
                 self._add_valid_width(rows, lengths - {0}, width)
             except _CellError as e:
-                raise _CellError(kept[e.row], e.message) from None
+                raise e.at(kept[e.row]) from None
         else:
             self._add_valid_width(rows, lengths, width)
+
+    def add_dropping(self, rows: list[list[str]]) -> list[_CellError]:
+        """`add` the chunk less its rows with a bad value; one error per row left out (the row's first problem).
+        Any other problem raises _CellError as `add` does. Sifting row by row costs only when a chunk has a bad
+        value."""
+        try:
+            self.add(rows)
+            return []
+        except _CellError as e:
+            if not e.problem:
+                raise
+        width = len(self.fields)
+        left_out: list[_CellError] = []
+        kept: list[int] = []
+        for i, row in enumerate(rows):
+            problem = self._value_problem(row) if len(row) == width else None
+            if problem is None:
+                kept.append(i)  # blank lines and rows of the wrong width too: `add` deals with them
+            else:
+                left_out.append(problem.at(i))
+        try:
+            self.add([rows[i] for i in kept])
+        except _CellError as e:
+            raise e.at(kept[e.row]) from None
+        return left_out
+
+    def _value_problem(self, row: list[str]) -> _CellError | None:
+        """The first bad value of one row, checked as the column converters check it, without touching the
+        vocabularies (a string's only droppable problem is being empty)."""
+        for i, f in enumerate(self.fields):
+            try:
+                if f.type in STRING_TYPES:
+                    if row[i] == "":
+                        self._not_null(f, (row[i],))
+                else:
+                    self.converters[i](i, (row[i],))
+            except _CellError as e:
+                return e
+        return None
 
     def _add_valid_width(self, rows: list[list[str]], lengths: set[int], width: int) -> None:
         if lengths and lengths != {width}:
@@ -362,6 +491,10 @@ class _ColumnsBuilder:
             except _CellError as e:
                 if first is None or e.row < first.row:
                     first = e
+        if first is not None or not commit:
+            for encoder in self.encoders:
+                if encoder is not None:
+                    encoder.undo()
         if first is not None:
             raise first
         if commit:
@@ -400,7 +533,8 @@ class _ColumnsBuilder:
 
     def _not_null(self, f: Field, col: tuple[str, ...]) -> None:
         if not f.nullable and "" in col:
-            raise _CellError(col.index(""), f", column {f.name}: the value is empty but the field is not nullable")
+            raise _CellError(col.index(""), f", column {f.name}: the value is empty but the field is not nullable",
+                             f.name, "empty")
 
     def _strings(self, i: int, col: tuple[str, ...]) -> _Converted:
         f = self.fields[i]
@@ -477,21 +611,23 @@ class _ColumnsBuilder:
             codes = [get(v.lower(), None) for v in col]  # true/false in any case
         if None in codes:
             row = codes.index(None)
-            raise _CellError(row, f", column {f.name}: {_show(col[row])} is not a boolean (true or false)")
+            raise _CellError(row, f", column {f.name}: {_show(col[row])} is not a boolean (true or false)", f.name,
+                             "invalid")
         return np.array(codes, dtype=np.int8), None
 
     def _bad_number(self, f: Field, texts: Sequence[str], parses: Callable[[str], bool]) -> _CellError:
         row = next(r for r, v in enumerate(texts) if not parses(v))
         text = texts[row]
         if text == "":
-            return _CellError(row, f", column {f.name}: the value is empty but the field is not nullable")
+            return _CellError(row, f", column {f.name}: the value is empty but the field is not nullable", f.name,
+                              "empty")
         what = {"int": "an int", "long": "a long", "float": "a float", "double": "a double"}[f.type]
         if f.name in TIMESTAMP_FIELDS:
             what += " (epoch seconds)"
         if f.type in INT_TYPES and _parses_as_float(text) and float(text).is_integer():
             # Pandas writes integer columns holding nulls as "123.0"; Personalize wants whole numbers.
             what += "; write whole numbers without a decimal point"
-        return _CellError(row, f", column {f.name}: {_show(text)} is not {what}")
+        return _CellError(row, f", column {f.name}: {_show(text)} is not {what}", f.name, "invalid")
 
 
 def _parses_as_int64(text: str) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tailor import attribution, config, recommender_jobs, schemas
 from tailor.errors import ResourceInUseException, ResourceNotFoundException
-from tailor.imports import ImportFailed, import_csv
+from tailor.imports import ImportFailed, ImportResult, import_csv
 from tailor.operations import common
 from tailor.operations.data_jobs import DELETION_RUNNING, FAILED
 from tailor.ports import Resource
@@ -98,9 +98,20 @@ def import_dataset(svc: Service, arn: str) -> None:
         internal_changes={"snapshot": uri, "rows": snapshot.n_rows},
     )
     logger.info("imported %d rows from %d file(s) into %s", result.rows, result.files, dataset.arn)
+    if result.dropped:
+        logger.warning("%s %s", arn, result.summary())
     if job.doc.get("publishAttributionMetricsToS3"):
         attribution.publish_after_import(svc, arn)  # in S3 when the job is ACTIVE; a failure there is only logged
-    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE)
+    common.advance(svc, arn, common.CREATE_IN_PROGRESS, common.ACTIVE, **{IMPORT_REPORT: import_report(result)})
+
+
+# DescribeDatasetImportJob's extension member (see protocol.model.EXTENSION_PREFIX): what an ACTIVE import read.
+IMPORT_REPORT = "tailorImportReport"
+
+
+def import_report(result: ImportResult) -> dict[str, object]:
+    return {"rowsImported": result.rows, "rowsDropped": result.rows_dropped, "filesRead": result.files,
+            "droppedRows": [d.wire() for d in result.dropped]}
 
 
 def fail(svc: Service, arn: str, reason: str) -> None:

@@ -143,8 +143,14 @@ def validate_input(op: OperationModel, params: dict[str, Any]) -> None:
         )
 
 
+# Members a structure may carry beyond the model: Tailor's own additions (such as an import job's report of the rows
+# it dropped). botocore's parsers read only modelled members, so stock clients never see them; raw JSON readers do.
+EXTENSION_PREFIX = "tailor"
+
+
 def project(shape: Shape | None, value: Any) -> Any:
-    """Keep only what the shape models (so internal attributes can never leak onto the wire)."""
+    """Keep only what the shape models, and Tailor's extension members (so internal attributes can never leak onto
+    the wire)."""
     if shape is None or value is None:
         return value
     if isinstance(shape, StructureShape):
@@ -154,6 +160,7 @@ def project(shape: Shape | None, value: Any) -> Any:
         for name, member in shape.members.items():
             if name in value and value[name] is not None:
                 out[name] = project(member, value[name])
+        out.update((k, v) for k, v in value.items() if k.startswith(EXTENSION_PREFIX) and v is not None)
         return out
     if isinstance(shape, ListShape) and isinstance(value, list):
         return [project(shape.member, v) for v in value]
