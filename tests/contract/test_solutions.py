@@ -182,6 +182,35 @@ def test_hpo_tries_configurations_and_reports_the_tuned_ones(personalize, tailor
     assert 0.0 <= float(tuned["sequential_weight"]) <= 5.0
 
 
+def test_hpo_without_ranges_tunes_the_default_ranges(personalize, tailor, trained_group, caplog):
+    """Notebooks turn performHPO on and give no ranges: Personalize then tunes the recipe's default ranges, which
+    DescribeAlgorithm shows. Tailor tries configurations across those ranges; it does not train the defaults N times
+    and call them tuned."""
+    recipe = personalize.describe_recipe(recipeArn=USER_PERSONALIZATION)["recipe"]
+    ranges = personalize.describe_algorithm(algorithmArn=recipe["algorithmArn"])["algorithm"][
+        "defaultHyperParameterRanges"]["continuousHyperParameterRanges"]
+    bounds = {r["name"]: (r["minValue"], r["maxValue"]) for r in ranges}
+    assert {"lambda", "sequential_weight"} <= set(bounds) and all(r["isTunable"] for r in ranges)
+
+    solution = make_solution(personalize, tailor, trained_group, performHPO=True, solutionConfig={
+        "hpoConfig": {"hpoResourceConfig": {"maxNumberOfTrainingJobs": "3"}}})
+    version = train(personalize, tailor, solution)
+
+    assert version["status"] == "ACTIVE", version.get("failureReason")
+    tuned = version["tunedHPOParams"]["algorithmHyperParameters"]
+    trials = [r.getMessage() for r in caplog.records if ": trial " in r.getMessage()]
+    assert len(trials) == 3 and len(set(t.split(" -> ")[0].split(" ", 3)[-1] for t in trials)) == 3, trials
+    for name, (low, high) in bounds.items():
+        assert low <= float(tuned[name]) <= high
+    assert any(f"'lambda': '{tuned['lambda']}'" in t for t in trials)  # the tuned values are a tried trial's
+
+
+def test_hpo_for_a_recipe_with_nothing_to_tune_is_refused(personalize, group):
+    with pytest.raises(personalize.exceptions.InvalidInputException) as err:
+        personalize.create_solution(name="s", datasetGroupArn=group, recipeArn=POPULARITY, performHPO=True)
+    assert "nothing to tune" in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("hpo", "fragment"),
     [

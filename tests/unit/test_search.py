@@ -49,3 +49,21 @@ def test_plan_defaults():
 def test_bad_plans_say_what_to_fix(config, fragment):
     with pytest.raises(search.SearchConfigError, match=fragment):
         search.plan_hpo(config, KNOWN)
+
+
+def test_without_ranges_the_recipe_default_ranges_are_searched():
+    plan = search.plan_hpo({"hpoResourceConfig": {"maxNumberOfTrainingJobs": "5"}}, KNOWN)
+    assert [name for name, *_ in plan.continuous] == ["lambda", "sequential_weight"]
+    configs = search.candidates(plan, KNOWN)
+    assert {k: float(v) for k, v in configs[0].items() if k != "recency_mask"} == {
+        k: float(v) for k, v in KNOWN.items() if k != "recency_mask"}  # the defaults are one trial, not all of them
+    assert len({c["lambda"] for c in configs}) == 5
+    assert all(50 <= float(c["lambda"]) <= 5000 and 0 <= float(c["sequential_weight"]) <= 10 for c in configs)
+    assert {c["bptt"] for c in configs} == {"32"}  # not a default tunable: left as given
+
+
+def test_empty_range_lists_mean_the_default_ranges_and_a_recipe_without_tunables_is_refused():
+    empty = {"algorithmHyperParameterRanges": {"integerHyperParameterRanges": []}}
+    assert search.plan_hpo(empty, KNOWN).continuous == search.plan_hpo(None, KNOWN).continuous
+    with pytest.raises(search.SearchConfigError, match="nothing to tune"):
+        search.plan_hpo(None, {"trend_smoothing": "10"})

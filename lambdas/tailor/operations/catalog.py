@@ -130,6 +130,18 @@ def describe_recipe(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     return {"recipe": _recipe_doc(find_recipe(req["recipeArn"]))}
 
 
+def _default_ranges(recipe_name: str) -> dict[str, Any]:
+    """What HPO tunes when the hpoConfig names no ranges (every one tunable); none for a recipe Tailor does not
+    train. Loads the training modules (numpy): DescribeAlgorithm is not on a request path that matters."""
+    from tailor.training.recipes import RECIPES as TRAINABLE
+    from tailor.training.search import default_ranges
+
+    if recipe_name not in TRAINABLE:
+        return {}
+    ranges = default_ranges(TRAINABLE[recipe_name].defaults)
+    return {kind: [{**r, "isTunable": True} for r in values] for kind, values in ranges.items() if values}
+
+
 def describe_algorithm(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     arn = req["algorithmArn"]
     for recipe in RECIPES:
@@ -140,6 +152,7 @@ def describe_algorithm(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
                 "algorithmArn": arn,
                 "algorithmImage": {"name": f"tailor/{recipe.algorithm}"},
                 "defaultHyperParameters": dict(_USER_PERSONALIZATION_HP) if user_pers else {},
+                "defaultHyperParameterRanges": _default_ranges(recipe.name),
                 "defaultResourceConfig": {},
                 "trainingInputMode": "File",
                 "creationDateTime": CATALOG_TIME,

@@ -1,7 +1,8 @@
 """HPO and AutoML: hyper-parameter trials and recipe choice, each scored by Personalize's offline protocol.
 
 HPO samples `maxNumberOfTrainingJobs` configurations (the first is the recipe's defaults with the solution's own
-algorithmHyperParameters, the rest drawn uniformly from hpoConfig.algorithmHyperParameterRanges with a fixed seed),
+algorithmHyperParameters, the rest drawn uniformly from hpoConfig.algorithmHyperParameterRanges with a fixed seed, or,
+when the hpoConfig gives no ranges, from the recipe's default ranges: DEFAULT_RANGES),
 fits each on the evaluation split's training users and keeps the best by the objective metric. AutoML fits each
 recipe of autoMLConfig.recipeList with its defaults the same way and keeps the best. The objective is
 hpoObjective.metricName / autoMLConfig.metricName when given, else normalized_discounted_cumulative_gain_at_10.
@@ -24,6 +25,32 @@ logger = logging.getLogger("tailor.training")
 DEFAULT_OBJECTIVE = "normalized_discounted_cumulative_gain_at_10"
 DEFAULT_TRIALS = 8
 MAX_TRIALS = 40  # Personalize's documented ceiling for maxNumberOfTrainingJobs
+
+
+# The search space when an hpoConfig names no ranges. Personalize then tunes each of the recipe's tunable
+# hyper-parameters over its default range (DescribeAlgorithm's defaultHyperParameterRanges, which shows these). Tailor's
+# tunables are the knobs its models respond to most: the EASE regularization and the recency and sequence terms of the
+# user-personalization family, and SIMS's popularity discount and co-interaction floor. A recipe with none of them
+# (popularity-count, trending-now) has nothing to tune, and performHPO without ranges is refused for it.
+DEFAULT_RANGES: dict[str, tuple[str, float, float]] = {
+    "lambda": ("continuous", 50.0, 5000.0),
+    "recency_half_life": ("continuous", 1.0, 30.0),
+    "sequential_weight": ("continuous", 0.0, 10.0),
+    "popularity_discount_factor": ("continuous", 0.0, 1.0),
+    "min_cointeraction_count": ("integer", 1, 10),
+}
+
+
+def default_ranges(known: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The default search space of a recipe whose hyper-parameters are `known`, as algorithmHyperParameterRanges."""
+    out: dict[str, list[dict[str, Any]]] = {"integerHyperParameterRanges": [], "continuousHyperParameterRanges": []}
+    for name, (kind, lo, hi) in DEFAULT_RANGES.items():
+        if name in known:
+            value: dict[str, Any] = {"name": name, "minValue": lo, "maxValue": hi}
+            if kind == "integer":
+                value.update(minValue=int(lo), maxValue=int(hi))
+            out[f"{kind}HyperParameterRanges"].append(value)
+    return out
 
 
 class SearchConfigError(ValueError):
@@ -50,7 +77,15 @@ def objective(metric: str | None) -> str:
 def plan_hpo(hpo_config: Mapping[str, Any] | None, known: Mapping[str, str]) -> HpoPlan:
     """Check an hpoConfig against a recipe's hyper-parameters (`known`) and turn it into a plan."""
     config = hpo_config or {}
+    kinds = ("integerHyperParameterRanges", "continuousHyperParameterRanges", "categoricalHyperParameterRanges")
     ranges = config.get("algorithmHyperParameterRanges") or {}
+    if not any(ranges.get(kind) for kind in kinds):
+        ranges = default_ranges(known)
+    if not any(ranges.get(kind) for kind in kinds):
+        raise SearchConfigError(
+            "the recipe has no tunable hyper-parameters, so HPO has nothing to tune: give "
+            "hpoConfig.algorithmHyperParameterRanges or set performHPO to false"
+        )
     seen: set[str] = set()
 
     def check_name(name: str) -> str:
