@@ -58,6 +58,11 @@ def _remove(svc: Service, resource: Resource) -> None:
     if prefix:
         for uri in list(svc.blobs.list(prefix)):
             svc.blobs.delete(uri)
+    if resource.kind == "dataset-group" and svc.deletion_linger_seconds > 0:
+        # Everything it held is gone; the group itself is still seen, DELETE IN_PROGRESS, for a while.
+        svc.store.update(resource.arn, {}, internal_changes={
+            common.VANISHES_AT: svc.now() + svc.deletion_linger_seconds})
+        return
     svc.store.delete(resource.arn)
 
 

@@ -30,6 +30,10 @@ class Service:
     # How long the runtime may reuse what it read of campaigns, filters and datasets before reading them again
     # (seconds; 0 = every request reads them, as local mode and the tests do). Models are cached by artifact, always.
     cache_seconds: float = 0.0
+    # How long a deleted dataset group stays visible (DELETE IN_PROGRESS) after its deletion job has removed what it
+    # held: Personalize takes a minute or more, and clients' cleanup loops expect to see the group being deleted
+    # before DescribeDatasetGroup answers ResourceNotFoundException (operations.common.vanished).
+    deletion_linger_seconds: float = 5.0
     # The S3 locations (s3://bucket/ or s3://bucket/prefix) this deployment's jobs may read and write; a Create*
     # request naming a path under none of them is refused at once (operations.common.s3_path). Empty: any location.
     data_locations: tuple[str, ...] = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -100,16 +101,28 @@ def test_unknown_arn_is_not_found(personalize):
         personalize.delete_dataset_group(datasetGroupArn=arn)
 
 
-def test_delete_goes_through_delete_pending_and_disappears(personalize, tailor, group):
+def test_delete_is_seen_in_progress_then_the_group_disappears(personalize, tailor, group, monkeypatch):
+    """A notebook's cleanup: delete, print the status, poll until ResourceNotFoundException. Personalize shows the
+    group being deleted for a while; the first Describe after the Delete must not already fail."""
+    monkeypatch.setattr(tailor.embedded.service, "deletion_linger_seconds", 0.5)
     personalize.delete_dataset_group(datasetGroupArn=group)
-    try:  # the local launcher may already have finished (tests/lambdas pins the exact sequence)
-        status = personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"]
-        assert status in ("DELETE PENDING", "DELETE IN_PROGRESS")
-    except personalize.exceptions.ResourceNotFoundException:
-        pass
-    tailor.wait()
-    with pytest.raises(personalize.exceptions.ResourceNotFoundException):
-        personalize.describe_dataset_group(datasetGroupArn=group)
+    tailor.wait()  # even when the deletion job has already run
+    assert personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"] == "DELETE IN_PROGRESS"
+    listed = personalize.list_dataset_groups()["datasetGroups"]
+    assert [g["status"] for g in listed if g["datasetGroupArn"] == group] == ["DELETE IN_PROGRESS"]
+    with pytest.raises(personalize.exceptions.ResourceAlreadyExistsException):
+        personalize.create_dataset_group(name="walkthrough")  # not yet: it is still being deleted
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            seen.append(personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"])
+        except personalize.exceptions.ResourceNotFoundException:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the deleted group never disappeared: {seen[-3:]}")
+    assert group not in [g["datasetGroupArn"] for g in personalize.list_dataset_groups()["datasetGroups"]]
     # the name is free again
     personalize.create_dataset_group(name="walkthrough")
 

@@ -63,16 +63,30 @@ def kind_of(arn: str) -> str | None:
 
 def get(svc: Service, arn: str, kind: str) -> Resource:
     resource = svc.store.get(arn) if kind_of(arn) == kind else None
-    if resource is None:
+    if resource is None or vanished(svc, resource):
         raise ResourceNotFoundException(f"Could not find {label(kind)} with ARN {arn}")
     return resource
 
 
 def get_any(svc: Service, arn: str) -> Resource:
     resource = svc.store.get(arn)
-    if resource is None:
+    if resource is None or vanished(svc, resource):
         raise ResourceNotFoundException(f"Could not find resource with ARN {arn}")
     return resource
+
+
+# The internal attribute of a deleted resource kept visible for a while (Service.deletion_linger_seconds): when it goes.
+VANISHES_AT = "vanishesAt"
+
+
+def vanished(svc: Service, resource: Resource) -> bool:
+    """Whether `resource` is a deleted one whose time to be seen has passed; it is removed now (the first read after
+    that time removes it, whoever reads it)."""
+    at = resource.internal.get(VANISHES_AT)
+    if at is None or svc.now() < float(at):
+        return False
+    svc.store.delete(resource.arn)
+    return True
 
 
 # Resources whose creation has no work to do (their "activate" job only moves the status): nothing has to wait for
@@ -171,7 +185,7 @@ def list_page(
     cursor = svc.decode_token(params["nextToken"], scope) if params.get("nextToken") else None
     page = svc.store.list(kind, parent, limit, cursor)
     shape = model.shape("personalize", summary_shape)
-    summaries = [model.project(shape, r.doc) for r in page.items]
+    summaries = [model.project(shape, r.doc) for r in page.items if not vanished(svc, r)]
     token = {"nextToken": svc.encode_token(page.cursor, scope)} if page.cursor else {}
     return summaries, token
 

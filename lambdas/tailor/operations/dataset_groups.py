@@ -18,6 +18,9 @@ def create_dataset_group(svc: Service, req: dict[str, Any]) -> dict[str, Any]:
     if bool(req.get("roleArn")) != bool(req.get("kmsKeyArn")):
         raise InvalidInputException("roleArn and kmsKeyArn must be given together (the role grants use of the key)")
     arn = svc.arn(KIND, req["name"])
+    existing = svc.store.get(arn)
+    if existing is not None:
+        common.vanished(svc, existing)  # a deleted group whose time to be seen is over frees its name now
     doc = {
         "name": req["name"],
         "datasetGroupArn": arn,
