@@ -10,10 +10,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tailor.errors import InvalidNextTokenException
 from tailor.ports import BlobStore, EventStore, JobLauncher, ResourceStore
+
+if TYPE_CHECKING:
+    from tailor.cloudwatch import MetricsClient
 
 
 @dataclass
@@ -37,6 +40,9 @@ class Service:
     # The S3 locations (s3://bucket/ or s3://bucket/prefix) this deployment's jobs may read and write; a Create*
     # request naming a path under none of them is refused at once (operations.common.s3_path). Empty: any location.
     data_locations: tuple[str, ...] = ()
+    # Where tailor.cloudwatch.emit publishes outside Lambda: local mode's CloudWatch (moto's, behind the local
+    # endpoint). None in the deployed functions, whose EMF lines on stdout become the metrics.
+    local_metrics: MetricsClient | None = field(default=None, repr=False, compare=False)
     # Per-process caches the runtime keeps between requests (loaded models, catalogs); never shared state.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.contract.conftest import POPULARITY, USER_PERSONALIZATION, import_and_wait, make_solution, train
+from tests.contract.test_walkthrough import active_interactions_dataset, wait_status
 
 ROLE = "arn:aws:iam::123456789012:role/PersonalizeBatch"
 RANKING = "arn:aws:personalize:::recipe/aws-personalized-ranking"
@@ -296,8 +297,6 @@ def test_segments_rank_the_users_known_to_like_the_item(personalize, tailor, s3,
 
 def test_batch_job_through_tailor_serve(served, monkeypatch):
     """The document's USER_PERSONALIZATION input, plus one malformed line, through `tailor serve` over HTTP."""
-    import time
-
     import boto3
     from botocore.config import Config
 
@@ -306,32 +305,18 @@ def test_batch_job_through_tailor_serve(served, monkeypatch):
     client = lambda name: session.client(name, config=Config(retries={"max_attempts": 1}))  # noqa: E731
     s3, personalize = client("s3"), client("personalize")
 
-    def settled(describe: Any) -> str:
-        deadline = time.monotonic() + 60
-        while (status := describe()) not in ("ACTIVE", "CREATE FAILED") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return str(status)
-
     s3.create_bucket(Bucket="batch-http")
     s3.put_object(Bucket="batch-http", Key="interactions.csv", Body=ml_interactions_csv().encode())
-    group = personalize.create_dataset_group(name="batch-http")["datasetGroupArn"]
-    assert settled(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"]) \
-        == "ACTIVE"
-    from tests.samples import INTERACTIONS_SCHEMA
-
-    schema = personalize.create_schema(name="batch-http", schema=INTERACTIONS_SCHEMA)["schemaArn"]
-    dataset = personalize.create_dataset(name="batch-http", schemaArn=schema, datasetGroupArn=group,
-                                         datasetType="INTERACTIONS")["datasetArn"]
-    assert settled(lambda: personalize.describe_dataset(datasetArn=dataset)["dataset"]["status"]) == "ACTIVE"
+    group, dataset = active_interactions_dataset(personalize, "batch-http", "batch-http")
     job = personalize.create_dataset_import_job(jobName="batch-http", datasetArn=dataset, roleArn=ROLE,
                                                 dataSource={"dataLocation": "s3://batch-http/interactions.csv"})
-    assert settled(lambda: personalize.describe_dataset_import_job(
+    assert wait_status(lambda: personalize.describe_dataset_import_job(
         datasetImportJobArn=job["datasetImportJobArn"])["datasetImportJob"]["status"]) == "ACTIVE"
     solution = personalize.create_solution(name="batch-http", datasetGroupArn=group, recipeArn=USER_PERSONALIZATION)
-    assert settled(lambda: personalize.describe_solution(solutionArn=solution["solutionArn"])["solution"]["status"]) \
-        == "ACTIVE"
+    assert wait_status(lambda: personalize.describe_solution(solutionArn=solution["solutionArn"])["solution"][
+        "status"]) == "ACTIVE"
     version = personalize.create_solution_version(solutionArn=solution["solutionArn"])["solutionVersionArn"]
-    assert settled(lambda: personalize.describe_solution_version(
+    assert wait_status(lambda: personalize.describe_solution_version(
         solutionVersionArn=version)["solutionVersion"]["status"]) == "ACTIVE"
 
     lines = ['{"userId": "4638"}', '{"userId": "663"}', "not json", '{"userId": "3384"}']
@@ -341,7 +326,7 @@ def test_batch_job_through_tailor_serve(served, monkeypatch):
         jobInput={"s3DataSource": {"path": "s3://batch-http/in/users.json"}},
         jobOutput={"s3DataDestination": {"path": "s3://batch-http/out/"}},
     )["batchInferenceJobArn"]
-    assert settled(lambda: personalize.describe_batch_inference_job(
+    assert wait_status(lambda: personalize.describe_batch_inference_job(
         batchInferenceJobArn=arn)["batchInferenceJob"]["status"]) == "ACTIVE"
     out = s3.get_object(Bucket="batch-http", Key="out/users.json.out")["Body"].read().decode().splitlines()
     assert len(out) == 4

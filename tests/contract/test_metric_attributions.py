@@ -9,13 +9,18 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 from botocore.config import Config
 
 from tailor.testing import TailorFixture
 from tests.contract.conftest import import_and_wait
+from tests.contract.test_walkthrough import active_interactions_dataset, wait_status
 
 ROLE = "arn:aws:iam::123456789012:role/PersonalizeMetrics"
 OUTPUT = {"roleArn": ROLE, "s3DataDestination": {"path": "s3://reports/attribution/"}}
@@ -70,6 +75,17 @@ def create(personalize: Any, tailor: TailorFixture, group: str, name: str = "imp
                                                 metricsOutputConfig=OUTPUT)["metricAttributionArn"]
     tailor.wait()
     return str(arn)
+
+
+def tracked_attribution(personalize: Any, tailor: TailorFixture, group: str, make_dataset: Any) -> tuple[str, str, Any]:
+    """A group with interactions and items, an attribution (METRICS) and an event tracker: (attribution ARN, tracking
+    id, a personalize-events client)."""
+    make_dataset("INTERACTIONS")
+    make_dataset("ITEMS")
+    arn = create(personalize, tailor, group)
+    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=group)["trackingId"]
+    tailor.wait()
+    return arn, tracking, tailor.client("personalize-events")
 
 
 def reports(s3: Any) -> list[tuple[str, list[list[str]]]]:
@@ -315,12 +331,7 @@ def test_put_events_sources_count_in_the_next_report(personalize, tailor, s3, gr
 
 def test_inside_lambda_put_events_writes_attribution_metrics_to_cloudwatch(personalize, tailor, group, make_dataset,
                                                                             monkeypatch, capsys, caplog):
-    make_dataset("INTERACTIONS")
-    make_dataset("ITEMS")
-    arn = create(personalize, tailor, group)
-    tracking = personalize.create_event_tracker(name="t", datasetGroupArn=group)["trackingId"]
-    tailor.wait()
-    events = tailor.client("personalize-events")
+    arn, tracking, events = tracked_attribution(personalize, tailor, group, make_dataset)
     now = int(time.time()) // 60 * 60 + 1  # early in a minute, so the batch lands in one minute
     batch = [
         {"eventType": "click", "itemId": "i1", "sentAt": now, "metricAttribution": {"eventAttributionSource": "web"}},
@@ -333,7 +344,8 @@ def test_inside_lambda_put_events_writes_attribution_metrics_to_cloudwatch(perso
          "metricAttribution": {"eventAttributionSource": "web"}},
     ]
     capsys.readouterr()
-    # Outside Lambda nothing is written; with DEBUG logging on, the same figures are logged
+    # Outside Lambda no EMF line is written (local mode puts the metrics in its CloudWatch instead); with DEBUG
+    # logging on, the same figures are logged
     events.put_events(trackingId=tracking, userId="u0", sessionId="s0", eventList=batch)
     assert '"_aws"' not in capsys.readouterr().out
     with caplog.at_level(logging.DEBUG, logger="tailor.attribution"):
@@ -360,3 +372,143 @@ def test_inside_lambda_put_events_writes_attribution_metrics_to_cloudwatch(perso
     # One value per metric and line (Powertools writes lists): the batch's total; the 15-day-old click is left out
     assert (web["clicks"], web["value"]) == ([2.0], [2.5])
     assert undefined["value"] == [4.0] and "clicks" not in undefined
+
+    # The lines name the metrics local mode put in its CloudWatch for the same batch, and inside Lambda nothing else
+    # goes to CloudWatch: its totals are those of the two puts made outside Lambda
+    cloudwatch = tailor.client("cloudwatch")
+    directives = [(line, line["_aws"]["CloudWatchMetrics"][0]) for line in mine]
+    assert listed_metrics(cloudwatch) == {
+        (metric["Name"], frozenset((name, line[name]) for name in directive["Dimensions"][0]))
+        for line, directive in directives for metric in directive["Metrics"]
+    }
+    minute = now // 60 * 60
+    assert attribution_metric(cloudwatch, arn, "clicks", "web", minute, minute + 60) == [(minute, 4.0)]
+
+
+# ---- CloudWatch, queried as the README says ---------------------------------------------------------------
+
+
+def attribution_metric(cloudwatch: Any, attribution: str, metric: str, source: str, start: int, end: int,
+                       ) -> list[tuple[int, float]]:
+    """The README's query: one metric of one attribution and source, summed per 15 minutes, as (window start,
+    total) pairs in time order."""
+    [result] = cloudwatch.get_metric_data(
+        MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {
+            "Namespace": "Tailor/MetricAttribution", "MetricName": metric,
+            "Dimensions": [{"Name": "service", "Value": "tailor"},
+                           {"Name": "MetricAttributionArn", "Value": attribution},
+                           {"Name": "EventAttributionSource", "Value": source}]},
+            "Period": 900, "Stat": "Sum"}}],
+        StartTime=datetime.fromtimestamp(start, UTC), EndTime=datetime.fromtimestamp(end, UTC),
+        ScanBy="TimestampAscending")["MetricDataResults"]
+    return [(int(t.timestamp()), v) for t, v in zip(result["Timestamps"], result["Values"], strict=True)]
+
+
+def listed_metrics(cloudwatch: Any) -> set[tuple[str, frozenset[tuple[str, str]]]]:
+    """(metric name, its dimensions) of every metric in Tailor's attribution namespace."""
+    pages = cloudwatch.get_paginator("list_metrics").paginate(Namespace=NAMESPACE)
+    return {(m["MetricName"], frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]))
+            for page in pages for m in page["Metrics"]}
+
+
+def test_put_events_metrics_are_queryable_in_local_cloudwatch(personalize, tailor, group, make_dataset):
+    # Given an attribution with a count, a SUM of the event's value and a SUM(Items.*) (S3 reports only)
+    arn, tracking, events = tracked_attribution(personalize, tailor, group, make_dataset)
+    window = (int(time.time()) // 900 - 2) * 900  # a whole 15-minute window in the past
+    web, email = {"eventAttributionSource": "web"}, {"eventAttributionSource": "email"}
+
+    # When two PutEvents calls put events of three sources over two windows
+    events.put_events(trackingId=tracking, userId="u1", sessionId="s1", eventList=[
+        {"eventType": "click", "itemId": "i1", "sentAt": window + 10, "metricAttribution": web},
+        {"eventType": "click", "itemId": "i2", "sentAt": window + 70, "metricAttribution": web},  # another minute
+        {"eventType": "purchase", "itemId": "i1", "eventValue": 2.5, "sentAt": window + 80, "metricAttribution": web},
+        {"eventType": "purchase", "itemId": "i2", "eventValue": 4.0, "sentAt": window + 90},  # no source
+        {"eventType": "click", "itemId": "i1", "sentAt": window + 905, "metricAttribution": web},  # next window
+        {"eventType": "click", "itemId": "i1", "sentAt": window - 15 * 86400, "metricAttribution": web},  # too old
+    ])
+    events.put_events(trackingId=tracking, userId="u2", sessionId="s2", eventList=[
+        {"eventType": "click", "itemId": "i3", "sentAt": window + 20, "metricAttribution": email},
+        {"eventType": "purchase", "itemId": "i3", "eventValue": 1.0, "sentAt": window + 30, "metricAttribution": web},
+        {"eventType": "click", "itemId": "i3", "sentAt": window + 15, "recommendationId": "RID-1"},  # untraceable
+        {"eventType": "view", "itemId": "i3", "sentAt": window + 16, "metricAttribution": web},  # no metric counts it
+    ])
+
+    # Then a stock cloudwatch client reads the totals per source and 15-minute window
+    cloudwatch = tailor.client("cloudwatch")
+    undefined = "SOURCE_NAME_UNDEFINED"
+
+    def query(metric: str, source: str) -> list[tuple[int, float]]:
+        return attribution_metric(cloudwatch, arn, metric, source, window, window + 1800)
+
+    assert query("clicks", "web") == [(window, 2.0), (window + 900, 1.0)]
+    assert query("clicks", "email") == [(window, 1.0)]
+    assert query("clicks", undefined) == [(window, 1.0)]
+    assert query("value", "web") == [(window, 3.5)]  # 2.5 + 1.0, from both calls
+    assert query("value", undefined) == [(window, 4.0)]
+    assert query("revenue", "web") == []  # SUM(Items.*): in the S3 reports only
+    common = {("service", "tailor"), ("MetricAttributionArn", arn)}
+    assert listed_metrics(cloudwatch) == {
+        (name, frozenset({*common, ("EventAttributionSource", source)}))
+        for name, source in [("clicks", "web"), ("clicks", "email"), ("clicks", undefined), ("value", "web"),
+                             ("value", undefined)]
+    }
+    # get_metric_statistics too: one data point per minute with events, SAMPLECOUNT() counted in Count
+    stats = cloudwatch.get_metric_statistics(
+        Namespace=NAMESPACE, MetricName="clicks", Statistics=["Sum", "SampleCount"], Period=900,
+        Dimensions=[{"Name": "EventAttributionSource", "Value": "web"}, {"Name": "MetricAttributionArn", "Value": arn},
+                    {"Name": "service", "Value": "tailor"}],
+        StartTime=datetime.fromtimestamp(window, UTC), EndTime=datetime.fromtimestamp(window + 900, UTC),
+    )["Datapoints"]
+    assert [(p["Sum"], p["SampleCount"], p["Unit"]) for p in stats] == [(2.0, 2.0, "Count")]
+
+
+def readme_query() -> str:
+    """The query the README's "Metric attribution metrics" section gives (its Python block)."""
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text.split("### Metric attribution metrics\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_attribution_metrics_reach_cloudwatch_behind_tailor_serve(served, monkeypatch):
+    """The README's local story: `tailor serve`, stock clients through AWS_ENDPOINT_URL, then the README's query."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served)
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
+    config = Config(retries={"max_attempts": 1})
+    personalize = session.client("personalize", config=config)
+    group, _ = active_interactions_dataset(personalize, "attribution-served", "interactions")
+    arn = personalize.create_metric_attribution(
+        name="served", datasetGroupArn=group, metrics=METRICS[:1],
+        metricsOutputConfig={"roleArn": ROLE})["metricAttributionArn"]
+    assert wait_status(lambda: personalize.describe_metric_attribution(metricAttributionArn=arn)[
+        "metricAttribution"]["status"]) == "ACTIVE"
+    tracker = personalize.create_event_tracker(name="served", datasetGroupArn=group)["eventTrackerArn"]
+    assert wait_status(lambda: personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"]
+                       ["status"]) == "ACTIVE"
+    tracking = personalize.describe_event_tracker(eventTrackerArn=tracker)["eventTracker"]["trackingId"]
+    window = (int(time.time()) // 900 - 2) * 900
+    session.client("personalize-events", config=config).put_events(
+        trackingId=tracking, userId="u1", sessionId="s1", eventList=[
+            {"eventType": "click", "itemId": f"i{i}", "sentAt": window + 60 * i,
+             "metricAttribution": {"eventAttributionSource": "web"}} for i in range(3)])
+
+    # The README's query, word for word (its boto3.client made from this session, which has the credentials)
+    cloudwatch = session.client("cloudwatch", config=config)
+    sent: list[dict[str, Any]] = []
+    cloudwatch.meta.events.register("before-parameter-build.cloudwatch.GetMetricData",
+                                    lambda params, **_: sent.append(params))
+    code = readme_query().replace("cloudwatch.get_metric_data(", "result = cloudwatch.get_metric_data(", 1)
+    scope: dict[str, Any] = {
+        "boto3": SimpleNamespace(client=lambda name: cloudwatch),
+        "start": datetime.fromtimestamp(window, UTC), "end": datetime.fromtimestamp(window + 900, UTC),
+        "attribution_arn": arn,
+    }
+    exec(code, scope)
+    result = scope["result"]
+    assert ([int(t.timestamp()) for t in result["Timestamps"]], result["Values"]) == ([window], [3.0])
+    # moto's get_metric_data overlooks the namespace when dimensions are given: list_metrics checks it, and that the
+    # README names exactly the metric's dimensions (moto lists a metric once per data point)
+    [query] = sent[0]["MetricDataQueries"]
+    asked = query["MetricStat"]["Metric"]
+    listed = cloudwatch.list_metrics(Namespace=asked["Namespace"], MetricName=asked["MetricName"])["Metrics"]
+    assert {frozenset((d["Name"], d["Value"]) for d in m["Dimensions"]) for m in listed} == {
+        frozenset((d["Name"], d["Value"]) for d in asked["Dimensions"])}

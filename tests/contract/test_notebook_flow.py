@@ -14,20 +14,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.contract.test_walkthrough import wait_status
+
 POLL_SECONDS = 0.05
 TIMEOUT_SECONDS = 120.0
-
-
-def wait_for(describe: Callable[[], dict[str, Any]], done: tuple[str, ...] = ("ACTIVE", "CREATE FAILED")) -> str:
-    """A notebook's status loop: describe, print, sleep, until a final status."""
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        status = describe()["status"]
-        print(status)
-        if status in done:
-            return status
-        time.sleep(POLL_SECONDS)
-    raise AssertionError("still not done")
 
 
 def wait_until_gone(describe: Callable[[], Any], not_found: type[Exception]) -> list[str]:
@@ -106,8 +96,8 @@ def run_notebook(client: Callable[[str], Any], frames: tuple[Path, Path], bucket
             jobName=f"notebook-{kind.lower()}-import", datasetArn=datasets[kind], roleArn=role["Arn"],
             dataSource={"dataLocation": f"s3://{bucket}/{key}"})["datasetImportJobArn"]
     for job in imports.values():
-        status = wait_for(lambda job=job: personalize.describe_dataset_import_job(
-            datasetImportJobArn=job)["datasetImportJob"])
+        status = wait_status(lambda job=job: personalize.describe_dataset_import_job(
+            datasetImportJobArn=job)["datasetImportJob"]["status"], TIMEOUT_SECONDS)
         assert status == "ACTIVE", personalize.describe_dataset_import_job(datasetImportJobArn=job)
     tracker = personalize.create_event_tracker(name="notebook-tracker", datasetGroupArn=group)
 
@@ -115,16 +105,16 @@ def run_notebook(client: Callable[[str], Any], frames: tuple[Path, Path], bucket
     solution = personalize.create_solution(name="notebook-solution", datasetGroupArn=group,
                                            recipeArn="arn:aws:personalize:::recipe/aws-user-personalization")
     version = personalize.create_solution_version(solutionArn=solution["solutionArn"])["solutionVersionArn"]
-    assert wait_for(lambda: personalize.describe_solution_version(solutionVersionArn=version)[
-        "solutionVersion"]) == "ACTIVE"
+    assert wait_status(lambda: personalize.describe_solution_version(solutionVersionArn=version)[
+        "solutionVersion"]["status"], TIMEOUT_SECONDS) == "ACTIVE"
     metrics = personalize.get_solution_metrics(solutionVersionArn=version)["metrics"]
     assert "precision_at_10" in metrics
     campaign = personalize.create_campaign(name="notebook-campaign", solutionVersionArn=version,
                                            minProvisionedTPS=1)["campaignArn"]
-    assert wait_for(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"]) == "ACTIVE"
+    assert wait_status(lambda: personalize.describe_campaign(campaignArn=campaign)["campaign"]["status"]) == "ACTIVE"
     drama = personalize.create_filter(name="notebook-drama", datasetGroupArn=group,
                                       filterExpression='INCLUDE ItemID WHERE Items.GENRE IN ("Drama")')["filterArn"]
-    assert wait_for(lambda: personalize.describe_filter(filterArn=drama)["filter"]) == "ACTIVE"
+    assert wait_status(lambda: personalize.describe_filter(filterArn=drama)["filter"]["status"]) == "ACTIVE"
 
     # Using it: recommendations, a filter, events streamed in
     listed = runtime.get_recommendations(campaignArn=campaign, userId="user3", numResults=10)["itemList"]

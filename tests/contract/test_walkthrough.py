@@ -37,6 +37,19 @@ def wait_status(describe: Callable[[], str], timeout: float = 60) -> str:
     return status
 
 
+def active_interactions_dataset(personalize: Any, group_name: str, dataset_name: str) -> tuple[str, str]:
+    """(group, dataset): a new group with an Interactions dataset (INTERACTIONS_SCHEMA), each waited for to be
+    ACTIVE as a client of a remote endpoint has to."""
+    group = personalize.create_dataset_group(name=group_name)["datasetGroupArn"]
+    assert wait_status(lambda: personalize.describe_dataset_group(datasetGroupArn=group)["datasetGroup"]["status"]) \
+        == "ACTIVE"
+    schema = personalize.create_schema(name=group_name, schema=INTERACTIONS_SCHEMA)["schemaArn"]
+    dataset = personalize.create_dataset(name=dataset_name, schemaArn=schema, datasetGroupArn=group,
+                                         datasetType="INTERACTIONS")["datasetArn"]
+    assert wait_status(lambda: personalize.describe_dataset(datasetArn=dataset)["dataset"]["status"]) == "ACTIVE"
+    return group, dataset
+
+
 def user_bucket(s3: Any, bucket: str | None, default: str) -> str:
     """The bucket a story puts its files in: a deployment's data bucket when given, else one it creates."""
     if bucket is None:

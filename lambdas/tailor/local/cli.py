@@ -14,8 +14,8 @@ def _serve(args: argparse.Namespace) -> int:
     from tailor.local.server import LocalServer
 
     server = LocalServer(args.host, args.port)
-    print(f"Tailor is serving Personalize (personalize, personalize-runtime, personalize-events) and S3 at "
-          f"{server.endpoint}", flush=True)
+    print(f"Tailor is serving Personalize (personalize, personalize-runtime, personalize-events), S3 and CloudWatch "
+          f"at {server.endpoint}", flush=True)
     print(f"  export AWS_ENDPOINT_URL={server.endpoint}   # readiness probe: GET {server.endpoint}{HEALTH_PATH}",
           flush=True)
     try:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tailor", description="A self-hosted, wire-compatible Amazon Personalize")
     parser.add_argument("--verbose", "-v", action="store_true", help="log what the service does")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the three Personalize APIs and S3 locally (moto underneath)")
+    serve = sub.add_parser("serve", help="serve the Personalize APIs, S3 and CloudWatch locally (moto underneath)")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free)")
     serve.set_defaults(func=_serve)

@@ -1,4 +1,4 @@
-"""Tailor in this process: moto for DynamoDB and S3, the local job launcher, and the real Lambda handlers."""
+"""Tailor in this process: moto for DynamoDB, S3 and CloudWatch, the local job launcher, the real Lambda handlers."""
 
 from __future__ import annotations
 
@@ -50,6 +50,19 @@ class SerializedClient:
         return locked
 
 
+def _order_moto_dimensions() -> None:
+    """CloudWatch finds a metric by its set of dimensions, in whatever order they are named. moto (5.2) compares the
+    two lists after sorting them with a Dimension.__lt__ that is no ordering (it compares a value with a name), so
+    get_metric_data finds Tailor's metrics, or not, depending on the order and the values of the dimensions the
+    caller names. Sort them by (name, value) instead, as CloudWatch's indifference to order needs."""
+    from moto.cloudwatch.models import Dimension
+
+    def less(self: Any, other: Any) -> bool:
+        return (str(self.name), str(self.value)) < (str(other.name), str(other.value))
+
+    setattr(Dimension, "__lt__", less)  # noqa: B010 (a plain assignment to a method does not type-check)
+
+
 @dataclass
 class LambdaContext:
     """What Powertools reads from a Lambda context object."""
@@ -72,6 +85,7 @@ class EmbeddedTailor:
         self.region = region
         self.account = account
         self._mock: Any = None
+        _order_moto_dimensions()
         if start_moto:
             from moto import mock_aws
 
@@ -104,6 +118,8 @@ class EmbeddedTailor:
         self.launcher.every(AUTOTRAIN_SWEEP_SECONDS, config.AUTO_TRAIN_JOB, config.AUTO_TRAIN_TARGET)
         self.service = build_service(env, session=self.session, launcher=self.launcher, account=self.account,
                                      wrap_client=SerializedClient)
+        # No EMF ingestion here: metrics (tailor.cloudwatch) go to moto's CloudWatch, which the local endpoint serves.
+        self.service.local_metrics = SerializedClient(self.session.client("cloudwatch"))
         handler_common.use_service(self.service)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:

@@ -1,4 +1,4 @@
-"""`tailor serve`: one HTTP endpoint for the three Personalize APIs and S3 (moto), on loopback by default."""
+"""`tailor serve`: one HTTP endpoint for the Personalize APIs, S3 and CloudWatch (moto), on loopback by default."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ RESET_PATH = "/_tailor/reset"
 
 
 class LocalApp:
-    """WSGI app: Personalize requests go to Tailor's handlers, everything else to moto's S3."""
+    """WSGI app: Personalize requests go to Tailor's handlers, everything else to moto (S3, CloudWatch, IAM, ...)."""
 
     def __init__(self, tailor: EmbeddedTailor) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
@@ -43,7 +43,7 @@ class LocalApp:
             body = request.get_data(cache=False)
             result = self.tailor.handle(request.method, request.path, headers, body)
             return Response(result.body, result.status, headers=result.headers)(environ, start_response)
-        with MOTO_LOCK:  # S3 requests run inside moto too; materialise the body while holding the lock
+        with MOTO_LOCK:  # S3 and CloudWatch requests run inside moto too; materialise the body while holding the lock
             return list(self._moto(environ, start_response))
 
 

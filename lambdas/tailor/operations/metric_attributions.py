@@ -6,9 +6,11 @@ or of its item. Tailor reports them as Personalize does, per event attribution s
 metricAttribution.eventAttributionSource, or its bulk EVENT_ATTRIBUTION_SOURCE column; SOURCE_NAME_UNDEFINED when it
 has none):
 
-* events put through PutEvents become CloudWatch metrics at once (`report_events`, EMF lines inside Lambda; logged at
-  DEBUG elsewhere), under NAMESPACE with the dimensions MetricAttributionArn and EventAttributionSource. SUM(Items.*)
-  needs each event's item record, a read PutEvents does not make: those metrics are in the S3 reports only.
+* events put through PutEvents become CloudWatch metrics at once (`report_events` through tailor.cloudwatch: EMF
+  lines inside Lambda, PutMetricData to moto's CloudWatch in local mode; logged at DEBUG elsewhere), under NAMESPACE
+  with the dimensions service (= tailor), MetricAttributionArn and EventAttributionSource, one data point per metric,
+  source and minute. SUM(Items.*) needs each event's item record, a read PutEvents does not make: those metrics are
+  in the S3 reports only.
 * an import job with publishAttributionMetricsToS3 writes a CSV report of every interaction of the group to the
   attribution's s3DataDestination (tailor.attribution).
 
@@ -338,11 +340,12 @@ def batch_totals(metrics: Sequence[Metric], events: Sequence[StoredEvent], now: 
 
 
 def report_events(svc: Service, group_arn: str, events: Sequence[StoredEvent]) -> None:
-    """After PutEvents stored `events`: the group's attribution metrics over them, one EMF line per attribution source
-    and minute inside Lambda, a DEBUG log line elsewhere. Outside Lambda with DEBUG off this returns before reading
-    anything, so local PutEvents costs nothing more; inside, the attribution comes from the per-process read cache.
-    Best effort: the events are stored, so a failure here is logged, never returned to the caller."""
-    publish = cloudwatch.in_lambda()
+    """After PutEvents stored `events`: the group's attribution metrics over them, published (tailor.cloudwatch.emit)
+    once per attribution source and minute: an EMF line inside Lambda, PutMetricData to local mode's CloudWatch; also
+    a DEBUG log line. Where nothing publishes and DEBUG is off this returns before reading anything; inside Lambda the
+    attribution comes from the per-process read cache. Best effort: the events are stored, so a failure here is
+    logged, never returned to the caller."""
+    publish = cloudwatch.publishing(svc.local_metrics)
     if not publish and not logger.isEnabledFor(logging.DEBUG):
         return
     try:
@@ -352,11 +355,9 @@ def report_events(svc: Service, group_arn: str, events: Sequence[StoredEvent]) -
         metrics = [m for m in metrics_of(attribution) if not m.needs_items]
         for (source, minute), values in batch_totals(metrics, events, svc.now()).items():
             dimensions = {"MetricAttributionArn": attribution.arn, "EventAttributionSource": source}
-            if publish:
-                cloudwatch.emit(NAMESPACE, dimensions, {name: (total, m.unit) for name, (total, m) in values.items()},
-                                timestamp=minute)
-            else:
-                logger.debug("attribution metrics %s at %d: %s", dimensions, minute,
-                             {name: total for name, (total, _) in values.items()})
+            logger.debug("attribution metrics %s at %d: %s", dimensions, minute,
+                         {name: total for name, (total, _) in values.items()})
+            cloudwatch.emit(NAMESPACE, dimensions, {name: (total, m.unit) for name, (total, m) in values.items()},
+                            timestamp=minute, local=svc.local_metrics)
     except Exception:
         logger.exception("could not report the attribution metrics of %d events of %s", len(events), group_arn)
