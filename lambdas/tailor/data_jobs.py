@@ -68,7 +68,7 @@ logger = logging.getLogger("tailor.data_jobs")
 
 EXPORT_ROWS_PER_FILE = 1_000_000
 _ROWS_PER_WRITE = 65_536  # rows turned into text at a time
-_SWITCH_ATTEMPTS = 5  # a dataset whose snapshot keeps changing under a deletion (imports running) fails the job
+SWITCH_ATTEMPTS = 5  # a dataset whose data keeps changing under a job (imports, deletions running) fails the job
 
 # The deletion list is read as a one-column dataset, with every check an import makes of a USER_ID column.
 _USER_LIST = Schema("UserIds", (Field("USER_ID", "string"),))
@@ -238,8 +238,45 @@ def delete_users(svc: Service, arn: str) -> None:
     common.advance(svc, arn, IN_PROGRESS, COMPLETED, numDeleted=deleted)
 
 
-class _SnapshotChanged(Exception):
-    """An import switched the dataset to new data while the deletion was rewriting the old."""
+class SnapshotChanged(Exception):
+    """Another job switched the dataset to new data while this one was writing from the old: a deletion rewriting it,
+    or an import merging into it. The job reads the new data and tries again."""
+
+
+def switch_snapshot(svc: Service, dataset_arn: str, read: str | None, new_uri: str, rows: int) -> None:
+    """Point the dataset at `new_uri` in one conditional write, made only if it still points at `read` (what the job
+    read), so no job's switch undoes another's: SnapshotChanged otherwise."""
+
+    def unchanged(current: Resource) -> None:
+        if current.internal.get("snapshot") != read:
+            raise SnapshotChanged
+
+    svc.store.update(dataset_arn, {"lastUpdatedDateTime": svc.now()},
+                     internal_changes={"snapshot": new_uri, "rows": rows}, check=unchanged)
+
+
+def users_deleted_since(svc: Service, group_arn: str, since: float) -> list[str]:
+    """The users an import created at `since` must not bring back: those of the group's data deletion jobs still to
+    finish, or finished since. Personalize's promise is that deleted users are gone whichever job ends last; an
+    import created after a deletion finished is new data and keeps its users. A list that cannot be read is skipped
+    here: its deletion job fails on it and deletes nobody."""
+    users: set[str] = set()
+    for job in common.children(svc, DELETION_KIND, group_arn):
+        finished_since = job.status == COMPLETED and float(job.doc["lastUpdatedDateTime"]) >= since
+        if job.status in DELETION_RUNNING or finished_since:
+            try:
+                users.update(read_user_ids(svc.blobs, job.doc["dataSource"]["dataLocation"]))
+            except (ImportFailed, FileNotFoundError, PermissionError):
+                continue
+    return sorted(users)
+
+
+def without_users(snapshot: Snapshot, users: Sequence[str]) -> Snapshot:
+    """`snapshot` less the rows of `users` (itself when it has none of them)."""
+    if not users or snapshot.n_rows == 0 or "USER_ID" not in snapshot.columns:
+        return snapshot
+    keep = ~_rows_of(snapshot.columns["USER_ID"], users)
+    return snapshot if keep.all() else take(snapshot, np.flatnonzero(keep))
 
 
 def _delete_imported_rows(svc: Service, dataset_arn: str, users: Sequence[str], job_name: str) -> int:
@@ -248,31 +285,22 @@ def _delete_imported_rows(svc: Service, dataset_arn: str, users: Sequence[str], 
     The rewritten snapshot replaces the old in one conditional write (readers see the old data or the new, never
     half), made only if no import switched the dataset meanwhile (then the new data is rewritten in turn). The
     snapshots that still hold the users are deleted after the switch."""
-    for _ in range(_SWITCH_ATTEMPTS):
+    for _ in range(SWITCH_ATTEMPTS):
         dataset = svc.store.get(dataset_arn)
         uri = dataset.internal.get("snapshot") if dataset is not None else None
         if dataset is None or dataset.status in common.DELETING or not uri:
             return 0  # nothing imported, or the dataset and its data are going anyway
         snap = read_snapshot(svc.blobs, uri)
-        if "USER_ID" not in snap.columns:
-            return 0
-        keep = ~_rows_of(snap.columns["USER_ID"], users)
-        removed = snap.n_rows - int(keep.sum())
+        kept = without_users(snap, users)
+        removed = snap.n_rows - kept.n_rows
         if removed == 0:
             return 0
-        kept = take(snap, np.flatnonzero(keep))
         # Import job names cannot hold a ".", so this never names an import's snapshot.
         new_uri = f"{uri.rsplit('/', 1)[0]}/{job_name}.deleted.npz"
         write_snapshot(svc.blobs, new_uri, kept)
-
-        def unchanged(current: Resource, read: str = uri) -> None:
-            if current.internal.get("snapshot") != read:
-                raise _SnapshotChanged
-
         try:
-            svc.store.update(dataset_arn, {"lastUpdatedDateTime": svc.now()},
-                             internal_changes={"snapshot": new_uri, "rows": kept.n_rows}, check=unchanged)
-        except _SnapshotChanged:
+            switch_snapshot(svc, dataset_arn, uri, new_uri, kept.n_rows)
+        except SnapshotChanged:
             continue
         _delete_superseded(svc, dataset, new_uri)
         return removed

@@ -96,7 +96,16 @@ def import_csv(
     *,
     strict: bool = False,
 ) -> tuple[Snapshot, ImportResult]:
-    """Read every CSV at `data_location` and merge it with `previous` as `mode` says.
+    """Read every CSV at `data_location` (read_csv) and merge it with `previous` as `mode` says (merge)."""
+    if mode not in ("FULL", "INCREMENTAL"):
+        raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
+    new, result = read_csv(blobs, data_location, schema, strict=strict)
+    return merge(previous, new, schema, dataset_type, mode, data_location), result
+
+
+def read_csv(blobs: BlobStore, data_location: str, schema: Schema, *, strict: bool = False,
+             ) -> tuple[Snapshot, ImportResult]:
+    """The rows of every CSV at `data_location`, checked against the schema.
 
     A row with a value its field cannot hold (empty where the field is not nullable, not of the field's type) is left
     out and counted in the result, as a Personalize import leaves such rows out and still ends ACTIVE (the recorded
@@ -105,8 +114,6 @@ def import_csv(
     If no row is left, the import fails. Writes nothing: the caller stores the snapshot, so a failure leaves earlier
     data as it was.
     """
-    if mode not in ("FULL", "INCREMENTAL"):
-        raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
     builder = _ColumnsBuilder(schema.fields)
     dropped = None if strict else _Dropped()
     files = 0
@@ -120,16 +127,20 @@ def import_csv(
     result = ImportResult(rows=new.n_rows, files=files, dropped=dropped.report() if dropped else ())
     if new.n_rows == 0 and result.dropped:
         raise ImportFailed(f"No row could be imported: {result.summary()}")
+    return new, result
 
+
+def merge(previous: Snapshot | None, new: Snapshot, schema: Schema, dataset_type: str, mode: str,
+          data_location: str) -> Snapshot:
+    """`new` rows over the dataset's `previous` data: FULL replaces it; INCREMENTAL appends interactions and replaces
+    items, users and actions by id. Within one import too, the later row of an id wins."""
     id_field = ENTITY_ID_FIELD.get(dataset_type)
     if mode == "INCREMENTAL" and previous is not None and previous.n_rows > 0:
         _check_compatible(previous, schema, data_location)
-        merged = upsert(previous, new, id_field) if id_field else concat(previous, new)
-        return merged, result
+        return upsert(previous, new, id_field) if id_field else concat(previous, new)
     if id_field:
-        # One row per entity even within a single import: the later row wins, as in an incremental one.
-        return upsert(Snapshot.empty(new.schema_fields), new, id_field), result
-    return new, result
+        return upsert(Snapshot.empty(new.schema_fields), new, id_field)
+    return new
 
 
 @contextlib.contextmanager

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from tailor import attribution, config, recommender_jobs, schemas
 from tailor.errors import ResourceInUseException, ResourceNotFoundException
-from tailor.imports import ImportFailed, ImportResult, import_csv
+from tailor.imports import ImportFailed, ImportResult, merge, read_csv
 from tailor.operations import common
 from tailor.operations.data_jobs import DELETION_RUNNING, FAILED
+from tailor.operations.solutions import CREATE_STOPPED, CREATE_STOPPING, sync_latest
 from tailor.ports import Resource
 from tailor.service import Service
 from tailor.snapshot import read_snapshot, widen, write_snapshot
@@ -77,31 +78,48 @@ def model_prefix(svc: Service, version_arn: str) -> str:
 
 
 def import_dataset(svc: Service, arn: str) -> None:
+    """CREATE PENDING → CREATE IN_PROGRESS → ACTIVE with the dataset switched to its data, or CREATE FAILED.
+
+    The rows are read once; the merge with the dataset's data is redone if another job switched the dataset while
+    this one merged (two INCREMENTAL imports at once both land), and leaves out the users of data deletions that ran
+    since the job was created (a deletion is not undone by an import that finishes after it)."""
+    from tailor import data_jobs  # numpy-heavy; and data_jobs imports this module
+
     job = common.advance(svc, arn, common.CREATE_PENDING, common.CREATE_IN_PROGRESS)
     dataset = common.get(svc, job.doc["datasetArn"], "dataset")
     schema = schemas.parse_schema(common.get(svc, dataset.doc["schemaArn"], "schema").doc["schema"])
     mode = job.doc.get("importMode") or "FULL"
     dataset_type = dataset.doc["datasetType"]
-    previous_uri = dataset.internal.get("snapshot")
-    previous = read_snapshot(svc.blobs, previous_uri) if previous_uri and mode == "INCREMENTAL" else None
-    if previous is not None and previous.field_names != schema.field_names:
-        previous = widen(previous, schema.fields)  # UpdateDataset added fields since the last import
     location = job.doc["dataSource"]["dataLocation"]
+    group_name = dataset.arn.rsplit("/", 2)[-2]
     logger.info("importing %s into %s (%s)", location, dataset.arn, mode)
     try:
-        snapshot, result = import_csv(svc.blobs, location, schema, dataset_type, mode, previous)
+        if mode not in ("FULL", "INCREMENTAL"):
+            raise ImportFailed(f"Unknown import mode {mode!r}; expected FULL or INCREMENTAL")
+        new, result = read_csv(svc.blobs, location, schema)
+        for _ in range(data_jobs.SWITCH_ATTEMPTS):
+            dataset = common.get(svc, dataset.arn, "dataset")
+            previous_uri = dataset.internal.get("snapshot")
+            previous = read_snapshot(svc.blobs, previous_uri) if previous_uri and mode == "INCREMENTAL" else None
+            if previous is not None and previous.field_names != schema.field_names:
+                previous = widen(previous, schema.fields)  # UpdateDataset added fields since the last import
+            snapshot = merge(previous, new, schema, dataset_type, mode, location)
+            deleted = data_jobs.users_deleted_since(svc, dataset.doc["datasetGroupArn"], job.doc["creationDateTime"])
+            snapshot = data_jobs.without_users(snapshot, deleted)
+            uri = f"{_dataset_prefix(svc, group_name, dataset_type)}{job.doc['jobName']}.npz"
+            write_snapshot(svc.blobs, uri, snapshot)
+            # One conditional write: readers see the old data or the new, never half, and no other job's is lost.
+            try:
+                data_jobs.switch_snapshot(svc, dataset.arn, previous_uri, uri, snapshot.n_rows)
+                break
+            except data_jobs.SnapshotChanged:
+                logger.info("%s: the data of %s changed meanwhile; merging again", arn, dataset.arn)
+        else:
+            raise ImportFailed(f"The data of {dataset.arn} kept changing while this job merged into it (other "
+                               "imports or deletions running); run the import again once they are done")
     except ImportFailed as failure:
         fail(svc, arn, failure.reason)
         return
-    group_name = dataset.arn.rsplit("/", 2)[-2]
-    uri = f"{_dataset_prefix(svc, group_name, dataset_type)}{job.doc['jobName']}.npz"
-    write_snapshot(svc.blobs, uri, snapshot)
-    # The switch to the new snapshot is one conditional write: readers see the old data or the new, never half.
-    svc.store.update(
-        dataset.arn,
-        {"lastUpdatedDateTime": svc.now()},
-        internal_changes={"snapshot": uri, "rows": snapshot.n_rows},
-    )
     logger.info("imported %d rows from %d file(s) into %s", result.rows, result.files, dataset.arn)
     if result.dropped:
         logger.warning("%s %s", arn, result.summary())
@@ -135,9 +153,13 @@ def fail(svc: Service, arn: str, reason: str) -> None:
                 expect_status=common.IN_FLIGHT,
             )
             if failed.kind == "solution-version":
-                from tailor.operations.solutions import sync_latest
-
                 sync_latest(svc, failed)
+        elif resource.kind == "solution-version" and resource.status == CREATE_STOPPING:
+            # Stopped while training, and the training failed before it saw the stop: the stop asked for wins.
+            stopped = svc.store.update(arn, {"status": CREATE_STOPPED, "failureReason": reason[:1000],
+                                             "lastUpdatedDateTime": svc.now()},
+                                       expect_status=frozenset({CREATE_STOPPING}))
+            sync_latest(svc, stopped)
         elif resource.kind == "data-deletion-job" and resource.status in DELETION_RUNNING:
             svc.store.update(arn, {"status": FAILED, "failureReason": reason[:1000], "lastUpdatedDateTime": svc.now()},
                              expect_status=DELETION_RUNNING)

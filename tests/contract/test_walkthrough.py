@@ -28,10 +28,12 @@ from tests.samples import (
 ROLE = "arn:aws:iam::123456789012:role/PersonalizeS3"
 
 
-def wait_status(describe: Callable[[], str], timeout: float = 60) -> str:
+def wait_status(describe: Callable[[], str], timeout: float = 60,
+                done: tuple[str, ...] = ("ACTIVE", "CREATE FAILED")) -> str:
+    """Poll a status until it is one of `done` (or `timeout` seconds pass), as a client of a remote endpoint does."""
     deadline = time.monotonic() + timeout
     status = describe()
-    while status not in ("ACTIVE", "CREATE FAILED") and time.monotonic() < deadline:
+    while status not in done and time.monotonic() < deadline:
         time.sleep(0.05)
         status = describe()
     return status
